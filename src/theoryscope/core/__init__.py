@@ -1,0 +1,1 @@
+"""Shared numerics and plumbing: Hermite polynomials, Gaussian expectations, PRNG, recording."""

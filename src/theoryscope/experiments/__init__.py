@@ -1,0 +1,1 @@
+"""One package per experiment; each registers itself with :mod:`theoryscope.protocol`."""

@@ -1,0 +1,102 @@
+"""The one idea: every experiment is a simulation and the theory that predicts it, behind one protocol.
+
+    Config    validated, immutable, JSON-serializable (``to_dict`` / ``from_dict``)
+    simulate  (config, seed, *, on_chunk, should_stop) -> Run
+    predict   (config) -> Theory          (pure and fast)
+    compare   (run, theory) -> Agreement  (JSON-serializable dict of numbers)
+
+The CLI, the run store, the web lab and sweeps only ever touch an experiment through
+:class:`Experiment` and the registry below, so a new experiment slots in by calling
+:func:`register` from its package and adding its name to ``_BUILTIN``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from theoryscope.errors import ConfigError
+
+#: Status values a run can take. ``running`` only while a live process owns it.
+RUN_STATUSES = ("running", "finished", "diverged", "failed", "interrupted")
+
+#: Receives each freshly simulated chunk of metric series (same keys and leading axis as Run.series).
+ChunkCallback = Callable[[Mapping[str, np.ndarray]], None]
+#: Polled between chunks; returning True stops the run cleanly as ``interrupted``.
+StopPredicate = Callable[[], bool]
+
+
+class Config(Protocol):
+    """What every experiment config offers."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class Run:
+    """A finished (or stopped) simulation: metric series as NumPy arrays plus a JSON summary.
+
+    ``series`` maps a metric name to an array whose first axis is the record index; all series of
+    one run share that axis. ``status`` is one of :data:`RUN_STATUSES` (never ``running``).
+    """
+
+    experiment: str
+    config: dict[str, Any]
+    seed: int
+    status: str
+    series: dict[str, np.ndarray]
+    summary: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in RUN_STATUSES:
+            raise ValueError(f"status {self.status!r} not in {RUN_STATUSES}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment as the generic layers see it.
+
+    ``theory_to_dict`` turns the experiment's Theory object into JSON (arrays as lists) for the
+    store and the web; ``summarize`` turns (run, theory, agreement) into the CLI's JSON summary.
+    """
+
+    name: str
+    title: str
+    config_from_dict: Callable[[Mapping[str, Any]], Any]
+    simulate: Callable[..., Run]
+    predict: Callable[[Any], Any]
+    compare: Callable[[Run, Any], dict[str, Any]]
+    theory_to_dict: Callable[[Any], dict[str, Any]]
+    plot: Callable[..., Any] | None = None
+
+
+_REGISTRY: dict[str, Experiment] = {}
+_BUILTIN = {
+    "expander": "theoryscope.experiments.expander",
+}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to the registry (idempotent for the same name)."""
+    _REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def get_experiment(name: str) -> Experiment:
+    """Look an experiment up by name, importing built-in packages on first use."""
+    if name not in _REGISTRY and name in _BUILTIN:
+        importlib.import_module(_BUILTIN[name])
+    if name not in _REGISTRY:
+        raise ConfigError("experiment", f"unknown {name!r}; allowed: {', '.join(experiment_names())}")
+    return _REGISTRY[name]
+
+
+def experiment_names() -> list[str]:
+    """Every known experiment name (built-in and registered)."""
+    return sorted(set(_BUILTIN) | set(_REGISTRY))
