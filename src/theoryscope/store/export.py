@@ -1,0 +1,90 @@
+"""Exporting a stored run: CSV (one row per record), JSON (everything) or NPZ (arrays + JSON).
+
+Files are written to a temporary name in the target directory and renamed into place, so a
+failed export never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from theoryscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from theoryscope.store.runstore import RunStore
+
+EXPORT_FORMATS = ("csv", "json", "npz")
+
+
+def flatten_series(series: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """Columns for a table: a series of shape (n, a, b) becomes columns ``name_i_j`` (1-based)."""
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    n = min((len(v) for v in series.values()), default=0)
+    for name, arr in series.items():
+        arr = np.asarray(arr)[:n]
+        if arr.ndim == 1:
+            names.append(name)
+            columns.append(arr.astype(np.float64))
+            continue
+        flat = arr.reshape(n, -1)
+        for flat_index, idx in enumerate(np.ndindex(*arr.shape[1:])):
+            names.append(name + "_" + "_".join(str(i + 1) for i in idx))
+            columns.append(flat[:, flat_index].astype(np.float64))
+    table = np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    return names, table
+
+
+def run_to_csv(series: dict[str, np.ndarray]) -> str:
+    names, table = flatten_series(series)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(names)
+    for row in table:
+        writer.writerow([repr(float(v)) if np.isfinite(v) else "nan" for v in row])
+    return buf.getvalue()
+
+
+def run_to_json_dict(store: RunStore, run_id: str) -> dict[str, Any]:
+    from theoryscope.store.runstore import _jsonable
+
+    run = store.get_run(run_id)
+    out = run.to_dict()
+    out["series"] = _jsonable(store.get_series(run_id))
+    return out
+
+
+def export_run(store: RunStore, run_id: str, fmt: str, path: str | Path) -> Path:
+    """Write run ``run_id`` in format ``fmt`` to ``path`` (a file, or a directory to put it in)."""
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError("format", f"got {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    run = store.get_run(run_id)
+    target = Path(path)
+    if target.is_dir():
+        target = target / f"{run.experiment}-{run_id}.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    series = store.get_series(run_id)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if fmt == "csv":
+                fh.write(run_to_csv(series).encode())
+            elif fmt == "json":
+                fh.write(json.dumps(run_to_json_dict(store, run_id), allow_nan=False).encode())
+            else:
+                meta = json.dumps(run.to_dict(), allow_nan=False)
+                np.savez_compressed(fh, **series, __run__=np.array(meta))
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target

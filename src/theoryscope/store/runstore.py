@@ -1,0 +1,401 @@
+"""The SQLite run store: every run's config, seed, status, metric series, theory and agreement.
+
+Design:
+- One SQLite file in WAL mode with a generous busy timeout, so several processes (CLI runs,
+  the web lab, sweep drivers) can write runs at once.
+- Series arrive in chunks while a run is simulated (``append_series``); a run killed mid-way
+  keeps every chunk it had written.
+- A run's status is ``running`` only while its owning process lives. A run whose owner died
+  (SIGKILL, power loss) is shown, and on the next write-capable open recorded, as
+  ``interrupted`` — never as finished.
+- Arrays are stored as raw bytes with dtype and shape (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theoryscope.core.provenance import code_revision, package_versions
+from theoryscope.errors import NotFoundError, StoreError
+from theoryscope.protocol import RUN_STATUSES
+from theoryscope.store.schema import migrate
+
+ENV_VAR = "THEORYSCOPE_STORE"
+
+
+def default_store_path() -> Path:
+    """``$THEORYSCOPE_STORE`` if set, else ``<user data dir>/theoryscope/runs.sqlite``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("theoryscope", appauthor=False)) / "runs.sqlite"
+
+
+def to_json(value: Any) -> str:
+    """JSON with NaN/inf mapped to null and NumPy scalars/arrays converted."""
+    return json.dumps(_jsonable(value), allow_nan=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+@dataclass
+class StoredRun:
+    """One row of the store, with its JSON columns decoded. Series are loaded on demand."""
+
+    id: str
+    experiment: str
+    config: dict[str, Any]
+    config_hash: str | None
+    seed: int
+    status: str
+    sweep_id: str | None
+    created_at: float
+    finished_at: float | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    theory: dict[str, Any] | None = None
+    agreement: dict[str, Any] | None = None
+    message: str | None = None
+    timings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    revision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "experiment": self.experiment,
+            "config": self.config,
+            "config_hash": self.config_hash,
+            "seed": self.seed,
+            "status": self.status,
+            "sweep_id": self.sweep_id,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "summary": self.summary,
+            "theory": self.theory,
+            "agreement": self.agreement,
+            "message": self.message,
+            "timings": self.timings,
+            "versions": self.versions,
+            "revision": self.revision,
+        }
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """A handle on one store file. Cheap to create; each method opens its own short transaction."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                migrate(conn)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open the run store at {self.path}: {err}") from None
+        except OSError as err:
+            raise StoreError(f"cannot create the run store at {self.path}: {err.strerror}") from None
+        self._host = socket.gethostname()
+
+    # -- connections ----------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- writing a run --------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment: str,
+        config: Mapping[str, Any],
+        seed: int,
+        *,
+        sweep_id: str | None = None,
+        config_hash: str | None = None,
+    ) -> str:
+        """Insert a run in status ``running`` owned by this process; returns its id."""
+        run_id = uuid.uuid4().hex[:12]
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, experiment, config_json, config_hash, seed, status, sweep_id,"
+                " created_at, updated_at, owner_pid, owner_host, versions_json, revision)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    experiment,
+                    to_json(config),
+                    config_hash,
+                    int(seed),
+                    sweep_id,
+                    now,
+                    now,
+                    os.getpid(),
+                    socket.gethostname(),
+                    to_json(package_versions()),
+                    code_revision(),
+                ),
+            )
+        return run_id
+
+    def append_series(self, run_id: str, chunk: Mapping[str, np.ndarray]) -> None:
+        """Append one chunk of records (every series with the same leading length)."""
+        if not chunk:
+            return
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM chunks WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            seq = int(row[0])
+            conn.executemany(
+                "INSERT INTO chunks (run_id, seq, name, dtype, shape_json, data) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, seq, name, arr.dtype.str, json.dumps(list(arr.shape)), arr.tobytes())
+                    for name, arr in ((n, np.ascontiguousarray(np.asarray(a))) for n, a in chunk.items())
+                ],
+            )
+            conn.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
+
+    def replace_series(self, run_id: str, series: Mapping[str, np.ndarray]) -> None:
+        """Drop any stored chunks and store ``series`` as one chunk (used after the fact)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM chunks WHERE run_id = ?", (run_id,))
+        self.append_series(run_id, series)
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        summary: Mapping[str, Any] | None = None,
+        theory: Mapping[str, Any] | None = None,
+        agreement: Mapping[str, Any] | None = None,
+        message: str | None = None,
+        timings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record the final status and the run's JSON results."""
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"final status must be one of {RUN_STATUSES[1:]}, got {status!r}")
+        now = time.time()
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, summary_json = ?, theory_json = ?, agreement_json = ?,"
+                " message = ?, timings_json = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+                (
+                    status,
+                    to_json(summary or {}),
+                    None if theory is None else to_json(theory),
+                    None if agreement is None else to_json(agreement),
+                    message,
+                    to_json(timings or {}),
+                    now,
+                    now,
+                    run_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id!r}")
+
+    # -- reading --------------------------------------------------------------------------------
+    def _row_to_run(self, row: sqlite3.Row) -> StoredRun:
+        status = row["status"]
+        if status == "running" and not self._owner_alive(row["owner_pid"], row["owner_host"]):
+            status = "interrupted"
+        return StoredRun(
+            id=row["id"],
+            experiment=row["experiment"],
+            config=json.loads(row["config_json"]),
+            config_hash=row["config_hash"],
+            seed=int(row["seed"]),
+            status=status,
+            sweep_id=row["sweep_id"],
+            created_at=float(row["created_at"]),
+            finished_at=row["finished_at"],
+            summary=json.loads(row["summary_json"] or "{}"),
+            theory=json.loads(row["theory_json"]) if row["theory_json"] else None,
+            agreement=json.loads(row["agreement_json"]) if row["agreement_json"] else None,
+            message=row["message"]
+            or ("the process running it stopped before it finished" if status != row["status"] else None),
+            timings=json.loads(row["timings_json"] or "{}"),
+            versions=json.loads(row["versions_json"] or "{}"),
+            revision=row["revision"],
+        )
+
+    def _owner_alive(self, pid: int | None, host: str | None) -> bool:
+        if pid is None:
+            return False
+        if host != self._host:
+            return True  # cannot tell for another machine: trust the row
+        return _pid_alive(int(pid))
+
+    def get_run(self, run_id: str) -> StoredRun:
+        """The run with this id; raises NotFoundError (one line) if there is none."""
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
+        return self._row_to_run(row)
+
+    def get_series(self, run_id: str) -> dict[str, np.ndarray]:
+        """Every series of the run, chunks concatenated along the record axis."""
+        self.get_run(run_id)  # NotFoundError for unknown ids
+        parts: dict[str, list[np.ndarray]] = {}
+        with self._connect() as conn:
+            for name, dtype, shape_json, data in conn.execute(
+                "SELECT name, dtype, shape_json, data FROM chunks WHERE run_id = ? ORDER BY seq, rowid",
+                (run_id,),
+            ):
+                arr = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape_json))
+                parts.setdefault(name, []).append(arr)
+        return {name: np.concatenate(chunks, axis=0) for name, chunks in parts.items()}
+
+    def list_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = 100,
+    ) -> list[StoredRun]:
+        """Runs, newest first, optionally filtered (status filter applies to the shown status)."""
+        where, args = [], []
+        if experiment:
+            where.append("experiment = ?")
+            args.append(experiment)
+        if sweep_id:
+            where.append("sweep_id = ?")
+            args.append(sweep_id)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(sql, args).fetchall()
+        runs = [self._row_to_run(r) for r in rows]
+        if status:
+            runs = [r for r in runs if r.status == status]
+        return runs if limit is None else runs[:limit]
+
+    def find_finished(self, experiment: str, config_hash: str, seed: int) -> str | None:
+        """The id of a finished run of this exact config and seed, if one exists (sweep resumption)."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT id FROM runs WHERE experiment = ? AND config_hash = ? AND seed = ?"
+                " AND status IN ('finished', 'diverged') ORDER BY created_at LIMIT 1",
+                (experiment, config_hash, int(seed)),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and its series."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM chunks WHERE run_id = ?", (run_id,))
+            cur = conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
+
+    def mark_stale_runs(self) -> int:
+        """Persist ``interrupted`` for runs whose owning process on this host is gone."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, owner_pid, owner_host FROM runs WHERE status = 'running'"
+            ).fetchall()
+        stale = [r[0] for r in rows if not self._owner_alive(r[1], r[2])]
+        if stale:
+            with self._write() as conn:
+                conn.executemany(
+                    "UPDATE runs SET status = 'interrupted', message = COALESCE(message,"
+                    " 'the process running it stopped before it finished') WHERE id = ? AND status = 'running'",
+                    [(s,) for s in stale],
+                )
+        return len(stale)
+
+    # -- sweeps ---------------------------------------------------------------------------------
+    def create_sweep(self, experiment: str, spec: Mapping[str, Any], sweep_id: str | None = None) -> str:
+        """Register a sweep (idempotent when ``sweep_id`` is given and exists)."""
+        sweep_id = sweep_id or uuid.uuid4().hex[:12]
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO sweeps (id, experiment, spec_json, created_at) VALUES (?, ?, ?, ?)",
+                (sweep_id, experiment, to_json(spec), time.time()),
+            )
+        return sweep_id
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any]:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT id, experiment, spec_json, created_at FROM sweeps WHERE id = ?", (sweep_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no sweep with id {sweep_id!r}; see `theoryscope sweep list`")
+        return {"id": row[0], "experiment": row[1], "spec": json.loads(row[2]), "created_at": row[3]}
+
+    def export_run(self, run_id: str, fmt: str, path: str | Path) -> Path:
+        """Write a run to ``path`` as csv, json or npz (atomically); see :mod:`.export`."""
+        from theoryscope.store.export import export_run
+
+        return export_run(self, run_id, fmt, path)
+
+    def list_sweeps(self) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, experiment, spec_json, created_at FROM sweeps ORDER BY created_at DESC"
+            ).fetchall()
+        return [{"id": r[0], "experiment": r[1], "spec": json.loads(r[2]), "created_at": r[3]} for r in rows]
+
