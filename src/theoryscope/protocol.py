@@ -93,7 +93,9 @@ def get_experiment(name: str) -> Experiment:
     if name not in _REGISTRY and name in _BUILTIN:
         importlib.import_module(_BUILTIN[name])
     if name not in _REGISTRY:
-        raise ConfigError("experiment", f"unknown {name!r}; allowed: {', '.join(experiment_names())}")
+        raise ConfigError(
+            "experiment", f"unknown {name!r}; allowed: {', '.join(experiment_names())}"
+        )
     return _REGISTRY[name]
 
 

@@ -57,7 +57,9 @@ def execute(
     theory_dict = experiment.theory_to_dict(theory)
     config_hash = config.config_hash() if hasattr(config, "config_hash") else None
     run_id = (
-        store.create_run(experiment_name, config.to_dict(), seed, sweep_id=sweep_id, config_hash=config_hash)
+        store.create_run(
+            experiment_name, config.to_dict(), seed, sweep_id=sweep_id, config_hash=config_hash
+        )
         if store is not None
         else None
     )
@@ -72,11 +74,15 @@ def execute(
         run = experiment.simulate(config, seed, on_chunk=stream, should_stop=should_stop)
     except KeyboardInterrupt:
         if store is not None and run_id is not None:
-            store.finish_run(run_id, status="interrupted", message="stopped by Ctrl-C", theory=theory_dict)
+            store.finish_run(
+                run_id, status="interrupted", message="stopped by Ctrl-C", theory=theory_dict
+            )
         raise
     except Exception as err:
         if store is not None and run_id is not None:
-            store.finish_run(run_id, status="failed", message=f"{type(err).__name__}: {err}", theory=theory_dict)
+            store.finish_run(
+                run_id, status="failed", message=f"{type(err).__name__}: {err}", theory=theory_dict
+            )
         raise
     agreement = experiment.compare(run, theory)
     run.timings["theory_seconds"] = theory_seconds

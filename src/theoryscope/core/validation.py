@@ -86,7 +86,10 @@ def as_int_tuple(
     if not items:
         raise ConfigError(field, "is empty; allowed: at least one integer")
     if length is not None and len(items) != length:
-        raise ConfigError(field, f"has {len(items)} entries; allowed: exactly {length} (one per input dimension d)")
+        raise ConfigError(
+            field,
+            f"has {len(items)} entries; allowed: exactly {length} (one per input dimension d)",
+        )
     return items
 
 

@@ -132,7 +132,9 @@ class RunStore:
         except sqlite3.Error as err:
             raise StoreError(f"cannot open the run store at {self.path}: {err}") from None
         except OSError as err:
-            raise StoreError(f"cannot create the run store at {self.path}: {err.strerror}") from None
+            raise StoreError(
+                f"cannot create the run store at {self.path}: {err.strerror}"
+            ) from None
         self._host = socket.gethostname()
 
     # -- connections ----------------------------------------------------------------------------
@@ -207,7 +209,9 @@ class RunStore:
                 "INSERT INTO chunks (run_id, seq, name, dtype, shape_json, data) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, seq, name, arr.dtype.str, json.dumps(list(arr.shape)), arr.tobytes())
-                    for name, arr in ((n, np.ascontiguousarray(np.asarray(a))) for n, a in chunk.items())
+                    for name, arr in (
+                        (n, np.ascontiguousarray(np.asarray(a))) for n, a in chunk.items()
+                    )
                 ],
             )
             conn.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
@@ -271,7 +275,11 @@ class RunStore:
             theory=json.loads(row["theory_json"]) if row["theory_json"] else None,
             agreement=json.loads(row["agreement_json"]) if row["agreement_json"] else None,
             message=row["message"]
-            or ("the process running it stopped before it finished" if status != row["status"] else None),
+            or (
+                "the process running it stopped before it finished"
+                if status != row["status"]
+                else None
+            ),
             timings=json.loads(row["timings_json"] or "{}"),
             versions=json.loads(row["versions_json"] or "{}"),
             revision=row["revision"],
@@ -367,7 +375,9 @@ class RunStore:
         return len(stale)
 
     # -- sweeps ---------------------------------------------------------------------------------
-    def create_sweep(self, experiment: str, spec: Mapping[str, Any], sweep_id: str | None = None) -> str:
+    def create_sweep(
+        self, experiment: str, spec: Mapping[str, Any], sweep_id: str | None = None
+    ) -> str:
         """Register a sweep (idempotent when ``sweep_id`` is given and exists)."""
         sweep_id = sweep_id or uuid.uuid4().hex[:12]
         with self._write() as conn:
@@ -384,7 +394,12 @@ class RunStore:
             ).fetchone()
         if row is None:
             raise NotFoundError(f"no sweep with id {sweep_id!r}; see `theoryscope sweep list`")
-        return {"id": row[0], "experiment": row[1], "spec": json.loads(row[2]), "created_at": row[3]}
+        return {
+            "id": row[0],
+            "experiment": row[1],
+            "spec": json.loads(row[2]),
+            "created_at": row[3],
+        }
 
     def export_run(self, run_id: str, fmt: str, path: str | Path) -> Path:
         """Write a run to ``path`` as csv, json or npz (atomically); see :mod:`.export`."""
@@ -397,5 +412,7 @@ class RunStore:
             rows = conn.execute(
                 "SELECT id, experiment, spec_json, created_at FROM sweeps ORDER BY created_at DESC"
             ).fetchall()
-        return [{"id": r[0], "experiment": r[1], "spec": json.loads(r[2]), "created_at": r[3]} for r in rows]
-
+        return [
+            {"id": r[0], "experiment": r[1], "spec": json.loads(r[2]), "created_at": r[3]}
+            for r in rows
+        ]

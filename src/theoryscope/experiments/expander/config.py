@@ -93,16 +93,20 @@ class Config:
             if "terms" in kwargs:
                 raise ConfigError("alpha", "give either alpha/coef or terms, not both")
             if isinstance(alphas, str) or (
-                isinstance(alphas, Sequence) and alphas and not isinstance(alphas[0], (Sequence, str))
+                isinstance(alphas, Sequence)
+                and alphas
+                and not isinstance(alphas[0], (Sequence, str))
             ):
                 alphas = [alphas]
             coefs_list = list(coefs) if coefs is not None else [1.0] * len(alphas)
             if len(coefs_list) != len(alphas):
                 raise ConfigError(
-                    "coef", f"has {len(coefs_list)} values for {len(alphas)} terms; allowed: one per term"
+                    "coef",
+                    f"has {len(coefs_list)} values for {len(alphas)} terms; allowed: one per term",
                 )
             kwargs["terms"] = tuple(
-                Term(tuple(as_int_tuple("alpha", a, low=0)), float(c)) for a, c in zip(alphas, coefs_list, strict=True)
+                Term(tuple(as_int_tuple("alpha", a, low=0)), float(c))
+                for a, c in zip(alphas, coefs_list, strict=True)
             )
         elif coefs is not None:
             raise ConfigError("coef", "given without alpha; allowed: one coef per --alpha")
@@ -127,7 +131,9 @@ class Config:
         if len(gammas) == 1:
             gammas = gammas * d
         if len(gammas) != d:
-            raise ConfigError("gamma", f"has {len(gammas)} values; allowed: 1 (broadcast) or d = {d}")
+            raise ConfigError(
+                "gamma", f"has {len(gammas)} values; allowed: 1 (broadcast) or d = {d}"
+            )
         set_(self, "gamma", gammas)
         terms = tuple(self.terms) or (default_term(d),)
         clean: list[Term] = []
@@ -136,11 +142,16 @@ class Config:
                 t = Term(tuple(t["alpha"]), float(t.get("coef", 1.0)))
             alpha = as_int_tuple("alpha", t.alpha, length=d, low=0)
             if max(alpha) > MAX_ALPHA:
-                raise ConfigError("alpha", f"entry {max(alpha)} too large; allowed: integers 0..{MAX_ALPHA}")
+                raise ConfigError(
+                    "alpha", f"entry {max(alpha)} too large; allowed: integers 0..{MAX_ALPHA}"
+                )
             coef = as_float("coef", t.coef)
             clean.append(Term(alpha, coef))
         if len({t.alpha for t in clean}) != len(clean):
-            raise ConfigError("alpha", "repeats a multi-index; allowed: distinct multi-indices (merge their coefs)")
+            raise ConfigError(
+                "alpha",
+                "repeats a multi-index; allowed: distinct multi-indices (merge their coefs)",
+            )
         set_(self, "terms", tuple(clean))
         set_(self, "lr", as_float("lr", self.lr, low=0.0, low_open=True))
         set_(self, "batch", as_int("batch", self.batch, low=1))
@@ -179,7 +190,9 @@ class Config:
 
     @property
     def nonlinearity_name(self) -> str:
-        return self.custom_nonlinearity_name if callable(self.nonlinearity) else str(self.nonlinearity)
+        return (
+            self.custom_nonlinearity_name if callable(self.nonlinearity) else str(self.nonlinearity)
+        )
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
@@ -209,7 +222,11 @@ class Config:
     def from_dict(cls, data: Mapping[str, Any]) -> Config:
         """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line."""
         data = dict(data)
-        known = {f for f in cls.__dataclass_fields__ if f != "custom_nonlinearity_name"} | {"alpha", "coef", "t_eff"}
+        known = {f for f in cls.__dataclass_fields__ if f != "custom_nonlinearity_name"} | {
+            "alpha",
+            "coef",
+            "t_eff",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(sorted(known))}")
