@@ -1,0 +1,184 @@
+"""The ASGI app of the web lab: the page, its static assets, and the JSON + WebSocket API.
+
+Every request is validated with the CLI's own rules (``Config.from_dict``) plus the server's
+work caps (:class:`~theoryscope.web.limits.Limits`); a bad one is answered with a 4xx and a JSON
+body ``{"error": "<one line>", "field": "<name>"}`` and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from theoryscope.errors import ConfigError, NotFoundError, StoreError, TheoryscopeError
+from theoryscope.store import RunStore
+from theoryscope.web.errors import ApiError, error_body
+from theoryscope.web.limits import Limits
+from theoryscope.web.live import LiveRuns
+
+STATIC = Path(__file__).parent / "static"
+VENDOR = STATIC / "vendor"
+#: Files the page loads from the vendor folder (installed from npm, never committed).
+VENDOR_FILES = (
+    "katex/katex.min.js",
+    "katex/katex.min.css",
+    "uplot/uPlot.iife.min.js",
+    "uplot/uPlot.min.css",
+)
+ASSETS_HINT = (
+    "web assets missing: run `scripts/install_web_assets.sh` (installs KaTeX and uPlot from npm"
+    " into src/theoryscope/web/static/vendor/)"
+)
+
+log = logging.getLogger("theoryscope.web")
+
+
+def missing_assets() -> list[str]:
+    """Vendor files the page needs that are not installed."""
+    return [name for name in VENDOR_FILES if not (VENDOR / name).is_file()]
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse request bodies over ``max_bytes`` with a 413 JSON answer."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_big = False
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = True
+        body = b""
+        more = not too_big and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE")
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                too_big = True
+                break
+        if too_big:
+            response = JSONResponse(
+                error_body(f"request body too large; allowed: at most {self.max_bytes:,} bytes"),
+                status_code=413,
+            )
+            await response(scope, receive, send)
+            return
+        if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(store_path: str | Path | None = None, limits: Limits | None = None) -> FastAPI:
+    """Build the web lab app on the run store at ``store_path`` (default: the user store)."""
+    from theoryscope.web.routers import api, live, runs
+
+    limits = limits or Limits()
+    store = RunStore(store_path)  # fails here, in one line, if the store cannot be opened
+    live_runs = LiveRuns(store.path, limits.max_live_runs, limits.detach_grace_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        missing = missing_assets()
+        if missing:
+            log.warning(ASSETS_HINT)
+        yield
+        live_runs.stop_all()
+
+    app = FastAPI(
+        title="theoryscope web lab",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.store_path = store.path
+    app.state.limits = limits
+    app.state.live = live_runs
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(err.message, err.field), status_code=err.status)
+
+    @app.exception_handler(ConfigError)
+    async def _config_error(request: Request, err: ConfigError) -> JSONResponse:
+        return JSONResponse(error_body(str(err), err.field), status_code=422)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, err: NotFoundError) -> JSONResponse:
+        return JSONResponse(error_body(str(err)), status_code=404)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, err: StoreError) -> JSONResponse:
+        return JSONResponse(error_body(str(err)), status_code=503)
+
+    @app.exception_handler(TheoryscopeError)
+    async def _other_error(request: Request, err: TheoryscopeError) -> JSONResponse:
+        return JSONResponse(error_body(str(err)), status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
+        first = err.errors()[0] if err.errors() else {}
+        where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(where) or None
+        return JSONResponse(
+            error_body(f"{field or 'request'}: {first.get('msg', 'invalid')}", field),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        message = err.detail if isinstance(err.detail, str) else "error"
+        if err.status_code == 404 and request.url.path.startswith("/static/vendor/"):
+            message = ASSETS_HINT
+        elif err.status_code == 404:
+            message = f"not found: {request.url.path}"
+        return JSONResponse(error_body(message), status_code=err.status_code)
+
+    app.include_router(api.router)
+    app.include_router(runs.router)
+    app.include_router(live.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    return app
