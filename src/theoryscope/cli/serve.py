@@ -1,0 +1,27 @@
+"""``theoryscope serve``: the web lab (FastAPI + uvicorn), bound to 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from theoryscope.cli.common import STORE_HELP
+from theoryscope.core.validation import as_int
+
+
+def serve(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind (loopback by default)."
+    ),
+    port: str = typer.Option("8000", "--port", help="TCP port, 1..65535."),
+    store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
+    open_browser: bool = typer.Option(False, "--open", help="Open the lab in the default browser."),
+) -> None:
+    """Serve the lab: live training plots next to the theory, the run history and exports."""
+    from theoryscope.store import RunStore
+    from theoryscope.web.server import serve as run_server
+
+    port_number = as_int("port", port, low=1, high=65535)
+    RunStore(store_path)  # fail early, in one line, if the store cannot be opened
+    run_server(host=host, port=port_number, store_path=store_path, open_browser=open_browser)
