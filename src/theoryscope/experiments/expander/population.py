@@ -36,6 +36,7 @@ from theoryscope.core.hermite import hermite_terms
 
 #: Entries per block of K (or of the held-out activations): bounds the working memory.
 BLOCK_ENTRIES = 1 << 22
+_SIGNS = (1.0, -1.0, -1.0, 1.0)  # s_n for n mod 4 (spec 4)
 _MAX_DEGREE = 32  # config.MAX_ALPHA: the power table bound when alphas are traced
 
 
@@ -60,13 +61,27 @@ def term_overlaps(U: Any, alphas: Any, gamma: Any) -> Any:
     """
     V = _scaled(U, gamma)
     dt = V.dtype
+    envelope = jnp.exp(-0.5 * jnp.sum(V * V, axis=-1))  # (k,)
     if isinstance(alphas, (np.ndarray, list, tuple)):
-        alphas_np = np.asarray(alphas, dtype=np.int32).reshape(-1, V.shape[-1])
+        # Static degrees: multiply only the needed powers.
+        alphas_np = np.asarray(alphas, dtype=np.int64).reshape(-1, V.shape[-1])
         n_max = int(alphas_np.max()) if alphas_np.size else 0
-        alphas = jnp.asarray(alphas_np)
-    else:
-        alphas = jnp.asarray(alphas, jnp.int32)
-        n_max = _MAX_DEGREE
+        powers = [jnp.ones_like(V)]
+        for _ in range(n_max):
+            powers.append(powers[-1] * V)
+        rows = []
+        for alpha in alphas_np:
+            scale = _SIGNS[int(alpha.sum()) % 4] / math.sqrt(
+                math.prod(math.factorial(int(a)) for a in alpha)
+            )
+            row = envelope * scale
+            for i, a in enumerate(alpha):
+                if a > 0:
+                    row = row * powers[int(a)][:, i]
+            rows.append(row)
+        return jnp.stack(rows)
+    alphas = jnp.asarray(alphas, jnp.int32)
+    n_max = _MAX_DEGREE
     powers = [jnp.ones_like(V)]
     for _ in range(n_max):
         powers.append(powers[-1] * V)
@@ -74,9 +89,7 @@ def term_overlaps(U: Any, alphas: Any, gamma: Any) -> Any:
     onehot = jax.nn.one_hot(alphas, n_max + 1, dtype=dt)  # (m, d, n_max + 1)
     picked = jnp.einsum("min,nki->mki", onehot, table)  # v_i^{alpha_ji}
     norm = jnp.exp(-0.5 * jnp.sum(gammaln(alphas.astype(dt) + 1), axis=-1))  # 1/sqrt(prod a!)
-    order = jnp.sum(alphas, axis=-1) % 4
-    sign = jnp.asarray([1.0, -1.0, -1.0, 1.0], dt)[order]
-    envelope = jnp.exp(-0.5 * jnp.sum(V * V, axis=-1))  # (k,)
+    sign = jnp.asarray(_SIGNS, dt)[jnp.sum(alphas, axis=-1) % 4]
     return (sign * norm)[:, None] * jnp.prod(picked, axis=-1) * envelope[None, :]
 
 
