@@ -266,3 +266,20 @@ def test_predict_and_json():
     ro = readouts_for_config(cfg.to_dict())
     assert ro[0].t_half_ode == pytest.approx(th.terms[0].t_half_ode, rel=1e-12)
     assert ro[0].t_rise == pytest.approx(50 * math.pi, rel=1e-8)
+
+
+def test_jacobian_matches_finite_differences():
+    from theoryscope.experiments.expander.theory import _Model
+
+    rng = np.random.default_rng(1)
+    alphas = np.array([[1, 2, 0, 0], [0, 1, 1, 0], [3, 0, 0, 0], [0, 0, 0, 0]])
+    model = _Model(alphas, np.array([1.0, -0.7, 0.4, 0.2]), np.array([0.3, 0.2, 0.5, 1.0]))
+    y = rng.uniform(0.5, 1.5, size=8)
+    jac = model.jac(0.0, y)
+    h = 1e-6
+    fd = np.stack(
+        [(model.rhs(0.0, y + h * e) - model.rhs(0.0, y - h * e)) / (2 * h) for e in np.eye(8)],
+        axis=1,
+    )
+    assert jac == pytest.approx(fd, rel=1e-5, abs=1e-8)
+    assert np.allclose(jac, jac.T)  # minus a Hessian

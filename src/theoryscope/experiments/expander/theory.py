@@ -249,20 +249,19 @@ class _Model:
         self.m, self.d = self.A.shape
         self.coefs = np.asarray(coefs, dtype=float)
         self.cs = np.asarray(cs, dtype=float)
-        self.Am1 = np.maximum(self.A - 1.0, 0.0)
-        self.Am2 = np.maximum(self.A - 2.0, 0.0)
+        self.eye = np.eye(self.d)
+        self.rel = [np.flatnonzero(row > 0) for row in self.A]
 
     def parts(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         a, b = y[: self.d], y[self.d :]
         P = np.prod(a[None, :] ** self.A, axis=1)  # (m,)
         # dP_j/da_i = alpha_ji a_i^{alpha_ji - 1} prod_{k != i} a_k^{alpha_jk}, safe at a_i = 0
-        powm = a[None, :] ** self.A  # (m, d)
-        dP = np.empty_like(powm)
-        for i in range(self.d):
-            others = np.prod(np.delete(powm, i, axis=1), axis=1)
-            dP[:, i] = self.A[:, i] * a[i] ** self.Am1[:, i] * others
+        ex = self.A[:, None, :] - self.eye[None, :, :]  # (m, i, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            full = np.prod(a[None, None, :] ** ex, axis=2)
+        dP = np.where(self.A > 0, self.A * full, 0.0)
         e = self.coefs - self.cs * P * b  # residuals
-        return a, b, P, dP, e, powm
+        return a, b, P, dP, e
 
     def loss_terms(self, y: np.ndarray) -> np.ndarray:
         a, b = y[: self.d], y[self.d :]
@@ -271,7 +270,7 @@ class _Model:
 
     def grad(self, y: np.ndarray) -> np.ndarray:
         """grad L = -sum_j e_j grad(c_j P_j b_j)."""
-        _, b, P, dP, e, _ = self.parts(y)
+        _, b, P, dP, e = self.parts(y)
         ga = -((e * self.cs * b)[:, None] * dP).sum(axis=0)
         gb = -e * self.cs * P
         return np.concatenate([ga, gb])
@@ -281,7 +280,7 @@ class _Model:
 
     def jac(self, t: float, y: np.ndarray) -> np.ndarray:
         """d(rhs)/dy = -Hess L = -sum_j (g_j g_j^T - e_j Hess(u_j)), u_j = c_j P_j b_j."""
-        a, b, P, dP, e, powm = self.parts(y)
+        a, b, P, dP, e = self.parts(y)
         d, m = self.d, self.m
         n = d + m
         H = np.zeros((n, n))
@@ -290,20 +289,16 @@ class _Model:
             g[:d] = self.cs[j] * b[j] * dP[j]
             g[d + j] = self.cs[j] * P[j]
             Hu = np.zeros((n, n))
-            # d^2 P / da_i da_k
-            for i in range(d):
-                if self.A[j, i] == 0:
-                    continue
-                for k in range(d):
-                    if self.A[j, k] == 0:
-                        continue
-                    ex = self.A[j].copy()
-                    coef = self.A[j, i] * (self.A[j, k] - (1.0 if i == k else 0.0))
-                    if coef == 0.0:
-                        continue
-                    ex[i] -= 1.0
-                    ex[k] -= 1.0
-                    Hu[i, k] = self.cs[j] * b[j] * coef * np.prod(a**ex)
+            # d^2 P_j / da_i da_k = alpha_i (alpha_k - delta_ik) prod_l a_l^{alpha_l - e_i - e_k}
+            rel = self.rel[j]
+            if rel.size:
+                al = self.A[j]
+                ex = al[None, None, :] - self.eye[rel][:, None, :] - self.eye[rel][None, :, :]
+                coef = al[rel][:, None] * (al[rel][None, :] - np.eye(rel.size))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mono = np.prod(a[None, None, :] ** ex, axis=2)
+                block = np.where(coef != 0, coef * mono, 0.0)
+                Hu[np.ix_(rel, rel)] = self.cs[j] * b[j] * block
             Hu[:d, d + j] = Hu[d + j, :d] = self.cs[j] * dP[j]
             H += np.outer(g, g) - e[j] * Hu
         return -H
