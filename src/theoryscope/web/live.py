@@ -96,7 +96,7 @@ class LiveRun:
     _subs: list[_Subscriber] = field(default_factory=list)
     _stop: bool = False
     _stop_message: str = ""
-    _detached_at: float = field(default_factory=time.monotonic)
+    _detached_at: float | None = None
     _id_ready: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -141,13 +141,10 @@ class LiveRun:
                 "agreement": json.loads(to_json(result.agreement)),
                 "message": message,
             }
-        except Exception as err:  # stored as failed by execute; tell the page in one line
-            final = {
-                "status": "failed",
-                "summary": {},
-                "agreement": None,
-                "message": f"{type(err).__name__}: {err}",
-            }
+        except Exception as err:  # execute stored it as failed; tell the page in one line
+            message = f"{type(err).__name__}: {err}"
+            final = {"status": "failed", "summary": {}, "agreement": None, "message": message}
+            self._mark_failed(store_path, message)
         self._id_ready.set()
         with self._cond:
             self.final = final
@@ -155,9 +152,20 @@ class LiveRun:
             self.done_at = time.monotonic()
             subs = list(self._subs)
             self._cond.notify_all()
-        message = {"type": "done", "run_id": self.id, **final, **self.progress()}
+        done = {"type": "done", "run_id": self.id, **final, **self.progress()}
         for sub in subs:
-            sub.push(message)
+            sub.push(done)
+
+    def _mark_failed(self, store_path: Path, message: str) -> None:
+        """Never leave a stored run in ``running`` when its worker is gone."""
+        if self.id is None:
+            return
+        try:
+            store = RunStore(store_path)
+            if store.get_run(self.id).status == "running":
+                store.finish_run(self.id, status="failed", message=message, theory=self.theory_dict)
+        except Exception:  # the store itself is failing: nothing more to do here
+            pass
 
     def _on_chunk(self, chunk: Mapping[str, np.ndarray]) -> None:
         data = chunk_to_lists(chunk)
@@ -178,6 +186,8 @@ class LiveRun:
             paused_since: float | None = None
             while True:
                 now = time.monotonic()
+                if self._detached_at is None:  # first poll: the grace starts after compilation
+                    self._detached_at = now
                 if not self._subs and now - self._detached_at > self.grace_s:
                     self._stop = True
                     self._stop_message = "the page was closed; stopped with the data it had"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from theoryscope.protocol import RUN_STATUSES, get_experiment
+from theoryscope.protocol import RUN_STATUSES, Run, get_experiment
 from theoryscope.store import RunStore, to_json
 from theoryscope.store.export import run_to_csv, run_to_json_dict
 from theoryscope.web.errors import ApiError
@@ -98,32 +98,25 @@ async def delete_run(request: Request, run_id: str) -> Response:
 
 
 def _png(store: RunStore, run_id: str) -> bytes:
+    """The run's two panels (matplotlib, the CLI's figure) with its stored theory dashed."""
     run = store.get_run(run_id)
-    series = store.get_series(run_id)
     experiment = get_experiment(run.experiment)
     if experiment.plot is None:
         raise ApiError(422, f"experiment {run.experiment!r} has no plot", "format")
-    from theoryscope.protocol import Run
-
+    status = "interrupted" if run.status == "running" else run.status
     as_run = Run(
         run.experiment,
         run.config,
         run.seed,
-        "finished" if run.status == "running" else run.status,
-        series,
+        status,
+        store.get_series(run_id),
         summary=run.summary,
         message=run.message,
     )
     with _png_lock:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
         fig = experiment.plot(as_run, run.theory)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
 
 
