@@ -330,7 +330,8 @@ def plot_run(
 
     # ---- right: parameter size --------------------------------------------------------------
     W1 = _series(run, "W1")
-    d = int(cfg.get("d", W1.shape[1] if W1 is not None else (view.a.shape[1] if view else 0)))
+    d_default = W1.shape[1] if W1 is not None else (view.a.shape[1] if view else 0)
+    d = int(cfg.get("d") or d_default)
     label_diag = d <= 6
     if xs is not None and W1 is not None and W1.ndim == 3:
         d = W1.shape[1]

@@ -322,7 +322,7 @@ def _half_times(model: _Model, sol: Any, init: np.ndarray, t_half: np.ndarray) -
     interpolation.
     """
     losses = np.array([model.loss_terms(y) for y in sol.y.T])  # (steps, m)
-    for j in np.flatnonzero(np.isnan(t_half) & (init > 0)):
+    for j in (int(v) for v in np.flatnonzero(np.isnan(t_half) & (init > 0))):
         target = 0.5 * init[j]
         below = np.flatnonzero(losses[:, j] <= target)
         if below.size == 0:
