@@ -29,8 +29,8 @@ step resolution inside the loop (term overlaps cost O(k d m) per step).
 
 from __future__ import annotations
 
-import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -60,6 +60,9 @@ SERIES = (
 SUBCHUNK_WORK = 2.0e8
 #: Below this d the pre-activations are built as d broadcast products (fused with the sin/cos).
 _BROADCAST_D = 8
+#: Compiled (make_consts, advance, record) by config shape; a new seed reuses them.
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
+_CACHE_SIZE = 16
 
 
 def record_steps(steps: int, records: int) -> np.ndarray:
@@ -206,17 +209,21 @@ class _Simulation:
         ov = pop.term_overlaps(c.W_froz @ W1, self.alphas, c.gamma) @ W2
         return 0.5 * (c.coefs - ov) ** 2
 
-    def _init(self, c: Consts) -> Carry:
+    def _initial_carry(self) -> Carry:
+        """The state before step 0 (n = -1, zero gradient): one loop iteration reaches step 0."""
         cfg = self.config
-        W1 = jnp.eye(cfg.d, dtype=self.dt)
-        W2 = jnp.zeros((cfg.k,), self.dt)
-        n = jnp.asarray(0, jnp.int32)
-        loss, g1, g2 = self._evaluate(W1, W2, c, n)
+        dt = np.float64 if cfg.dtype == "float64" else np.float32
         m = len(cfg.terms)
-        t_half = jnp.full((m,), -1, jnp.int32)
-        if self.track:
-            t_half = jnp.where(self._term_loss(W1, W2, c) <= c.half, 0, t_half)
-        return Carry(n, W1, W2, g1, g2, loss, loss, t_half)
+        return Carry(
+            n=np.asarray(-1, np.int32),
+            W1=np.eye(cfg.d, dtype=dt),
+            W2=np.zeros((cfg.k,), dt),
+            g1=np.zeros((cfg.d, cfg.d), dt),
+            g2=np.zeros((cfg.k,), dt),
+            loss=np.asarray(0.0, dt),
+            ema=np.asarray(0.0, dt),
+            t_half_step=np.full((m,), -1, np.int32),
+        )
 
     def _advance(self, carry: Carry, end: Any, c: Consts) -> Carry:
         cfg = self.config
@@ -233,7 +240,7 @@ class _Simulation:
             W2 = s.W2 - lr2 * s.g2
             n = s.n + 1
             loss, g1, g2 = self._evaluate(W1, W2, c, n)
-            ema = loss if w == 0 else a * loss + (1 - a) * s.ema
+            ema = loss if w == 0 else jnp.where(n == 0, loss, a * loss + (1 - a) * s.ema)
             t_half = s.t_half_step
             if self.track:
                 reached = (self._term_loss(W1, W2, c) <= c.half) & (t_half < 0)
@@ -262,9 +269,37 @@ class _Simulation:
         }
 
     # -- driver -------------------------------------------------------------------------------
-    def _consts(self) -> Consts:
+    def _cache_key(self) -> tuple[Any, ...]:
+        """Everything the compiled code depends on (not the seed, gamma, coefs or steps)."""
         cfg = self.config
-        k_init, k_hold, k_data = jax.random.split(jax.random.key(self.seed), 3)
+        nl = cfg.nonlinearity if callable(cfg.nonlinearity) else str(cfg.nonlinearity)
+        return (
+            cfg.d, cfg.k, cfg.batch, cfg.lr, cfg.ema_window, cfg.dtype, cfg.holdout,
+            self.alphas.tobytes(), self.alphas.shape, nl, self.track, jax.default_backend(),
+        )  # fmt: skip
+
+    def _compiled(self) -> tuple[Any, Any, Any]:
+        """AOT-compiled (make_consts, advance, record), reused across seeds of the same config."""
+        key = self._cache_key()
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            _COMPILED.move_to_end(key)
+            return hit
+        make = jax.jit(self._consts).lower(jax.ShapeDtypeStruct((), jnp.uint32)).compile()
+        consts = jax.eval_shape(self._consts, jax.ShapeDtypeStruct((), jnp.uint32))
+        carry = jax.eval_shape(lambda: self._initial_carry())
+        end = jax.ShapeDtypeStruct((), jnp.int32)
+        advance = jax.jit(self._advance).lower(carry, end, consts).compile()
+        record = jax.jit(self._record).lower(carry, consts).compile()
+        _COMPILED[key] = (make, advance, record)
+        while len(_COMPILED) > _CACHE_SIZE:
+            _COMPILED.popitem(last=False)
+        return make, advance, record
+
+    def _consts(self, seed: Any) -> Consts:
+        """Frozen layer, data key and held-out sample from the seed (a uint32 scalar)."""
+        cfg = self.config
+        k_init, k_hold, k_data = jax.random.split(jax.random.key(seed), 3)
         W_froz = jax.random.normal(k_init, (cfg.k, cfg.d), self.dt)
         gamma = jnp.asarray(cfg.gamma, self.dt)
         coefs = jnp.asarray(cfg.coefs, self.dt)
@@ -283,13 +318,10 @@ class _Simulation:
     ) -> Run:
         cfg = self.config
         t_start = time.perf_counter()
-        consts = self._consts()
-        end0 = jnp.asarray(0, jnp.int32)
-        init = jax.jit(self._init).lower(consts).compile()
-        carry = init(consts)
-        advance = jax.jit(self._advance).lower(carry, end0, consts).compile()
-        record = jax.jit(self._record).lower(carry, consts).compile()
+        make, advance, record = self._compiled()
         compile_seconds = time.perf_counter() - t_start
+        consts = make(np.asarray(self.seed, np.uint32))
+        carry = advance(self._initial_carry(), np.asarray(0, np.int32), consts)
 
         schedule = record_steps(cfg.steps, cfg.records)
         sub = max(1, int(SUBCHUNK_WORK // (cfg.batch * cfg.k)))
