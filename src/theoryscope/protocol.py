@@ -79,6 +79,9 @@ class Experiment:
 _REGISTRY: dict[str, Experiment] = {}
 _BUILTIN = {
     "expander": "theoryscope.experiments.expander",
+    "widenets": "theoryscope.experiments.widenets",
+    "lrphases": "theoryscope.experiments.lrphases",
+    "spectral": "theoryscope.experiments.spectral",
 }
 
 
@@ -91,7 +94,11 @@ def register(experiment: Experiment) -> Experiment:
 def get_experiment(name: str) -> Experiment:
     """Look an experiment up by name, importing built-in packages on first use."""
     if name not in _REGISTRY and name in _BUILTIN:
-        importlib.import_module(_BUILTIN[name])
+        try:
+            importlib.import_module(_BUILTIN[name])
+        except ModuleNotFoundError as err:
+            if err.name != _BUILTIN[name]:
+                raise
     if name not in _REGISTRY:
         raise ConfigError(
             "experiment", f"unknown {name!r}; allowed: {', '.join(experiment_names())}"

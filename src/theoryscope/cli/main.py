@@ -33,6 +33,8 @@ _GROUPS = [
     ("theoryscope.cli.sweep", "app", "sweep"),
     ("theoryscope.cli.report", "app", "report"),
     ("theoryscope.cli.widenets", "app", "widenets"),
+    ("theoryscope.cli.lrphases", "app", "lrphases"),
+    ("theoryscope.cli.spectral", "app", "spectral"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 
