@@ -98,6 +98,9 @@ class Consts(NamedTuple):
     X_hold: Any
     y_hold: Any
     H_hold: Any
+    lr: Any  # eta (W1 step)
+    lr2: Any  # eta / k (W2 step)
+    ema_a: Any  # 1 / W, or 1 when the EMA is off (then the EMA equals the batch loss)
 
 
 def preactivations(X: Any, U: Any) -> Any:
@@ -226,11 +229,7 @@ class _Simulation:
         )
 
     def _advance(self, carry: Carry, end: Any, c: Consts) -> Carry:
-        cfg = self.config
-        lr = jnp.asarray(cfg.lr, self.dt)
-        lr2 = jnp.asarray(cfg.lr / cfg.k, self.dt)
-        w = cfg.ema_window
-        a = jnp.asarray(1.0 / w if w > 0 else 1.0, self.dt)
+        lr, lr2, a = c.lr, c.lr2, c.ema_a
 
         def cond(s: Carry) -> Any:
             return (s.n < end) & jnp.isfinite(s.loss)
@@ -240,7 +239,7 @@ class _Simulation:
             W2 = s.W2 - lr2 * s.g2
             n = s.n + 1
             loss, g1, g2 = self._evaluate(W1, W2, c, n)
-            ema = loss if w == 0 else jnp.where(n == 0, loss, a * loss + (1 - a) * s.ema)
+            ema = jnp.where((n == 0) | (a == 1), loss, a * loss + (1 - a) * s.ema)
             t_half = s.t_half_step
             if self.track:
                 reached = (self._term_loss(W1, W2, c) <= c.half) & (t_half < 0)
@@ -270,11 +269,11 @@ class _Simulation:
 
     # -- driver -------------------------------------------------------------------------------
     def _cache_key(self) -> tuple[Any, ...]:
-        """Everything the compiled code depends on (not the seed, gamma, coefs or steps)."""
+        """Everything the compiled code depends on (not the seed, gamma, coefs, lr, EMA, steps)."""
         cfg = self.config
         nl = cfg.nonlinearity if callable(cfg.nonlinearity) else str(cfg.nonlinearity)
         return (
-            cfg.d, cfg.k, cfg.batch, cfg.lr, cfg.ema_window, cfg.dtype, cfg.holdout,
+            cfg.d, cfg.k, cfg.batch, cfg.dtype, cfg.holdout,
             self.alphas.tobytes(), self.alphas.shape, nl, self.track, jax.default_backend(),
         )  # fmt: skip
 
@@ -285,8 +284,9 @@ class _Simulation:
         if hit is not None:
             _COMPILED.move_to_end(key)
             return hit
-        make = jax.jit(self._consts).lower(jax.ShapeDtypeStruct((), jnp.uint32)).compile()
-        consts = jax.eval_shape(self._consts, jax.ShapeDtypeStruct((), jnp.uint32))
+        scalars = self._scalars()
+        make = jax.jit(self._consts).lower(scalars).compile()
+        consts = jax.eval_shape(self._consts, scalars)
         carry = jax.eval_shape(lambda: self._initial_carry())
         end = jax.ShapeDtypeStruct((), jnp.int32)
         advance = jax.jit(self._advance).lower(carry, end, consts).compile()
@@ -296,20 +296,36 @@ class _Simulation:
             _COMPILED.popitem(last=False)
         return make, advance, record
 
-    def _consts(self, seed: Any) -> Consts:
+    def _scalars(self) -> dict[str, np.ndarray]:
+        """The per-run numbers passed to the compiled code as arguments (not baked in)."""
+        cfg = self.config
+        dt = np.float64 if cfg.dtype == "float64" else np.float32
+        w = cfg.ema_window
+        return {
+            "seed": np.asarray(self.seed, np.uint32),
+            "gamma": np.asarray(cfg.gamma, dt),
+            "coefs": np.asarray(cfg.coefs, dt),
+            "lr": np.asarray(cfg.lr, dt),
+            "lr2": np.asarray(cfg.lr / cfg.k, dt),
+            "ema_a": np.asarray(1.0 / w if w > 1 else 1.0, dt),
+        }
+
+    def _consts(self, p: dict[str, Any]) -> Consts:
         """Frozen layer, data key and held-out sample from the seed (a uint32 scalar)."""
         cfg = self.config
-        k_init, k_hold, k_data = jax.random.split(jax.random.key(seed), 3)
+        k_init, k_hold, k_data = jax.random.split(jax.random.key(p["seed"]), 3)
         W_froz = jax.random.normal(k_init, (cfg.k, cfg.d), self.dt)
-        gamma = jnp.asarray(cfg.gamma, self.dt)
-        coefs = jnp.asarray(cfg.coefs, self.dt)
+        gamma, coefs = p["gamma"], p["coefs"]
         half = 0.25 * coefs * coefs  # term_loss(0) = coef^2 / 2 since W2(0) = 0
         if self.exact:
             X_hold = y_hold = H_hold = jnp.zeros((0,), self.dt)
         else:
             X_hold = pop.holdout_sample(k_hold, cfg.holdout, gamma, self.dt)
             y_hold, H_hold = pop.holdout_targets(X_hold, gamma, self.alphas, coefs)
-        return Consts(W_froz, gamma, coefs, k_data, half, X_hold, y_hold, H_hold)
+        return Consts(
+            W_froz, gamma, coefs, k_data, half, X_hold, y_hold, H_hold,
+            lr=p["lr"], lr2=p["lr2"], ema_a=p["ema_a"],
+        )  # fmt: skip
 
     def run(
         self,
@@ -320,7 +336,7 @@ class _Simulation:
         t_start = time.perf_counter()
         make, advance, record = self._compiled()
         compile_seconds = time.perf_counter() - t_start
-        consts = make(np.asarray(self.seed, np.uint32))
+        consts = make(self._scalars())
         carry = advance(self._initial_carry(), np.asarray(0, np.int32), consts)
 
         schedule = record_steps(cfg.steps, cfg.records)
