@@ -225,8 +225,7 @@ class LiveRun:
             elif action == "stop":
                 self._stop = True
                 self._stop_message = "stopped from the page; stored with the data it had"
-                if self.state == "paused":
-                    self.state = "stopping"
+                self.state = "stopping"
             self._cond.notify_all()
             subs = list(self._subs)
             state = self.state

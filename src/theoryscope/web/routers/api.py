@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -21,11 +22,15 @@ router = APIRouter(prefix="/api", tags=["lab"])
 _cache: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 64
+POPULATION_MODULE = "theoryscope.experiments.expander.population_dynamics"
 
 
 def supported_modes() -> tuple[str, ...]:
-    """The modes this build's engine runs (the config knows more names than may be built)."""
-    return tuple(expander_config.MODES)
+    """The modes this build runs: the config knows names whose engine may not be installed."""
+    population = importlib.util.find_spec(POPULATION_MODULE) is not None
+    return tuple(
+        m for m in expander_config.MODES_ALLOWED if m in expander_config.MODES or population
+    )
 
 
 def check_mode(config: Any) -> None:
@@ -33,6 +38,13 @@ def check_mode(config: Any) -> None:
     if config.mode not in modes:
         raise ConfigError(
             "mode", f"{config.mode!r} is not available in this build; allowed: {', '.join(modes)}"
+        )
+    if config.mode != "sgd" and not config.uses_default_nonlinearity:
+        # spec 4: the exact population loss (and so its flow / GD) exists for sqrt2cos only
+        raise ConfigError(
+            "mode",
+            f"{config.mode!r} needs the exact population loss, which exists for the default"
+            f" nonlinearity only; allowed: sgd with {config.nonlinearity_name!r}",
         )
 
 
