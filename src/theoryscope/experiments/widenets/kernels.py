@@ -35,12 +35,14 @@ import numpy as np
 
 from theoryscope.core.validation import as_choice, as_float, as_int
 from theoryscope.errors import ConfigError
-from theoryscope.experiments.widenets.activations import Activation, get_activation
+from theoryscope.experiments.widenets.activations import Activation, fast_arccos, get_activation
 
 METHODS = ("auto", "closed", "quadrature", "table")
 DTYPES = ("float32", "float64")
 #: Theta grid size of the ``table`` path.
 TABLE_POINTS = 2049
+#: ``auto`` uses the table only above this many pairs (building it costs ~ TABLE_POINTS pairs).
+TABLE_MIN_PAIRS = 4 * TABLE_POINTS
 #: Pairs per jit call on the ``quadrature`` path (bounds memory: pairs x 3*32*64 points).
 CHUNK = 512
 
@@ -97,7 +99,7 @@ def _layer_step(maps, all_layers):
 @partial(jax.jit, static_argnames=("act", "method", "all_layers"))
 def _run(act, method, all_layers, q1, q2, c, cws, cbs):
     step = _layer_step(_maps_fn(act, method), all_layers)
-    q1, q2, c = jnp.broadcast_arrays(q1, q2, c)
+    c = jnp.broadcast_to(c, jnp.broadcast_shapes(q1.shape, q2.shape, c.shape))
     carry, ys = jax.lax.scan(step, (q1, q2, c, c), (cws, cbs))
     if all_layers:
         return jnp.concatenate([c[None], ys[0]]), jnp.concatenate([c[None], ys[1]])
@@ -146,7 +148,7 @@ def _run_table(all_layers, points, c, q1s, q2s, cws, cbs, tab_f, tab_g):
         q1, q2, nq1, nq2, cw, cb, tf, tg = xs
         s = jnp.sqrt(q1 * q2)
         rho = jnp.clip(jnp.where(s > 0, c / jnp.where(s > 0, s, 1.0), 0.0), -1.0, 1.0)
-        theta = jnp.arctan2(jnp.sqrt(jnp.maximum((1.0 - rho) * (1.0 + rho), 0.0)), rho)
+        theta = fast_arccos(rho)
         f = _lagrange4(tf, theta, h)
         g = _lagrange4(tg, theta, h)
         nc = cb + cw * f
@@ -160,18 +162,28 @@ def _run_table(all_layers, points, c, q1s, q2s, cws, cbs, tab_f, tab_g):
     return carry
 
 
+@partial(jax.jit, static_argnames=("act",))
+def _diag_scan(act, q0, cws, cbs):
+    def step(q, xs):
+        cw, cb = xs
+        nq = cb + cw * act.maps(q, q, q)[0]
+        return nq, nq
+
+    _, qs = jax.lax.scan(step, q0, (cws, cbs))
+    return jnp.concatenate([q0[None], qs])
+
+
 def diagonal_sequence(
     activation: Any, q0: float, cws: np.ndarray, cbs: np.ndarray, dtype: str = "float64"
 ) -> np.ndarray:
     """K^(l)(x, x) for l = 1..L from K^(1)(x, x) = q0 (spec 2 on the diagonal)."""
     act = get_activation(activation)
     with jax.enable_x64(dtype == "float64"):
-        qs = [float(q0)]
-        for cw, cb in zip(cws[1:], cbs[1:], strict=True):
-            q = jnp.asarray([qs[-1]], dtype=dtype)
-            f, _ = act.maps(q, q, q)
-            qs.append(float(cb + cw * f[0]))
-    return np.asarray(qs)
+        jd = jnp.float64 if dtype == "float64" else jnp.float32
+        qs = _diag_scan(
+            act, jnp.asarray(q0, jd), jnp.asarray(cws[1:], jd), jnp.asarray(cbs[1:], jd)
+        )
+        return np.asarray(qs, dtype=float)
 
 
 def _nearly_constant(v: np.ndarray) -> bool:
@@ -209,7 +221,12 @@ def propagate_pairs(
     if method == "auto":
         if act.closed_form:
             method = "closed"
-        elif _nearly_constant(q1n) and _nearly_constant(q2n) and depth > 1:
+        elif (
+            _nearly_constant(q1n)
+            and _nearly_constant(q2n)
+            and depth > 1
+            and int(np.prod(np.broadcast_shapes(q1n.shape, q2n.shape, cn.shape))) > TABLE_MIN_PAIRS
+        ):
             method = "table"
         else:
             method = "quadrature"
@@ -241,11 +258,13 @@ def propagate_pairs(
                 tg,
             )
             return np.asarray(res[0]), np.asarray(res[1]), method
-        args = [np.broadcast_to(a, shape).astype(dtype) for a in (q1n, q2n, cn)]
         cw_j, cb_j = jnp.asarray(cws[1:], jd), jnp.asarray(cbs[1:], jd)
         if method == "closed" or int(np.prod(shape)) <= CHUNK:
-            k, t = _run(act, method, all_layers, *(jnp.asarray(a) for a in args), cw_j, cb_j)
+            # q1, q2 keep their own (broadcastable) shapes: the diagonal maps stay cheap
+            args = [jnp.asarray(a.astype(dtype)) for a in (q1n, q2n, cn)]
+            k, t = _run(act, method, all_layers, *args, cw_j, cb_j)
             return np.asarray(k), np.asarray(t), method
+        args = [np.broadcast_to(a, shape).astype(dtype) for a in (q1n, q2n, cn)]
         flat = [a.ravel() for a in args]
         n = flat[0].size
         pad = (-n) % CHUNK
