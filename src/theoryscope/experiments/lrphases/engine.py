@@ -1,0 +1,221 @@
+"""Simulations of the learning-rate-phases experiment: jit-compiled chunks of GD steps.
+
+``simulate_catapult`` records every step of the uv model (step, loss, ntk = lambda_t, output
+f_t on the first sample); ``simulate_eos`` records every ``sharpness_every`` steps of the MLP
+(step, loss, sharpness, grad_norm). Both stream chunks to ``on_chunk``, poll ``should_stop``
+between chunks (-> ``interrupted``) and stop at the first non-finite value or a loss beyond
+:func:`divergence_cap` (-> ``diverged``), keeping the finite records before it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from theoryscope.experiments.lrphases import mlp, uv
+from theoryscope.experiments.lrphases.config import Config
+from theoryscope.experiments.lrphases.data import make_data
+from theoryscope.protocol import ChunkCallback, Run, StopPredicate
+
+#: Records per compiled chunk (catapult: steps; eos: sharpness records).
+CATAPULT_CHUNK = 500
+EOS_CHUNK = 50
+
+
+def divergence_cap(initial_loss: float, width: int) -> float:
+    """A loss this large counts as divergence: 1e10 x max(1, m, L_0).
+
+    In the catapult phase the loss peaks at O(m) (f^2 ~ m when lambda starts to fall,
+    Lewkowycz et al. 2020 section 2), far below the cap.
+    """
+    return 1e10 * max(1.0, float(width), float(initial_loss))
+
+
+def _dtype(config: Config) -> Any:
+    return jnp.float64 if config.dtype == "float64" else jnp.float32
+
+
+def _first_bad(chunk: dict[str, np.ndarray], cap: float) -> int | None:
+    """Index of the first record with a non-finite value or loss >= cap (None if all fine)."""
+    bad = np.zeros(len(chunk["step"]), dtype=bool)
+    for value in chunk.values():
+        bad |= ~np.isfinite(value)
+    bad |= chunk["loss"] >= cap
+    idx = np.flatnonzero(bad)
+    return int(idx[0]) if idx.size else None
+
+
+class _Recorder:
+    """Collects chunks, streams them, and detects divergence."""
+
+    def __init__(self, on_chunk: ChunkCallback | None) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+        self.on_chunk = on_chunk
+        self.diverged_at: int | None = None
+
+    def add(self, chunk: dict[str, np.ndarray], cap: float) -> bool:
+        """Store (the finite part of) a chunk; True when the run must stop (diverged)."""
+        bad = _first_bad(chunk, cap)
+        if bad is not None:
+            self.diverged_at = int(chunk["step"][bad])
+            chunk = {k: v[:bad] for k, v in chunk.items()}
+        if len(chunk["step"]):
+            self.parts.append(chunk)
+            if self.on_chunk is not None:
+                self.on_chunk(chunk)
+        return bad is not None
+
+    def series(self, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+        if not self.parts:
+            return {k: np.zeros(0) for k in keys}
+        return {k: np.concatenate([p[k] for p in self.parts]) for k in keys}
+
+
+def _finish(
+    config: Config,
+    seed: int,
+    rec: _Recorder,
+    keys: tuple[str, ...],
+    summary: dict[str, Any],
+    stopped: bool,
+    started: float,
+) -> Run:
+    series = rec.series(keys)
+    status, message = "finished", None
+    if rec.diverged_at is not None:
+        status = "diverged"
+        message = f"loss diverged at step {rec.diverged_at} (non-finite or above the cap)"
+        summary["diverged_at_step"] = rec.diverged_at
+    elif stopped:
+        status, message = "interrupted", "stopped on request"
+    seconds = time.perf_counter() - started
+    summary["records"] = int(len(series["step"]))
+    summary["steps"] = int(series["step"][-1]) if len(series["step"]) else 0
+    return Run(
+        experiment="lrphases",
+        config=config.to_dict(),
+        seed=seed,
+        status=status,
+        series=series,
+        summary=summary,
+        message=message,
+        timings={"simulate_seconds": seconds},
+    )
+
+
+def catapult_init(config: Config, seed: int) -> dict[str, Any]:
+    """Data, initial parameters, lambda_0 and the step eta (lr, or lr_scale / lambda_0)."""
+    dt = _dtype(config)
+    x_np, y_np = make_data(config)
+    x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
+    u, v = uv.init_params(jax.random.PRNGKey(seed), int(config.width or 1), x.shape[1], dt)
+    lam0 = float(uv.ntk_top(u, v, x))
+    eta = float(config.lr) if config.lr is not None else float(config.lr_scale or 0.0) / lam0
+    return {"x": x, "y": y, "u": u, "v": v, "lambda0": lam0, "eta": eta}
+
+
+def simulate_catapult(
+    config: Config,
+    seed: int,
+    *,
+    on_chunk: ChunkCallback | None = None,
+    should_stop: StopPredicate | None = None,
+) -> Run:
+    """GD on the uv model, one record per step (t = 0..steps), lambda_t from the exact NTK."""
+    started = time.perf_counter()
+    keys = ("step", "loss", "ntk", "output")
+    with jax.enable_x64(config.dtype == "float64"):
+        init = catapult_init(config, seed)
+        x, y = init["x"], init["y"]
+        state = (init["u"], init["v"])
+        eta = jnp.asarray(init["eta"], dtype=_dtype(config))
+        first = {k: float(val) for k, val in uv.record(state[0], state[1], x, y).items()}
+        cap = divergence_cap(first["loss"], int(config.width or 1))
+        rec = _Recorder(on_chunk)
+        steps = int(config.steps or 1)
+        done, stopped = 0, False
+        while done < steps + 1:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            if done == steps:  # the final state, after the last step
+                vals = uv.record(state[0], state[1], x, y)
+                part = {k: np.asarray(val, dtype=np.float64)[None] for k, val in vals.items()}
+                length = 1
+            else:
+                length = min(CATAPULT_CHUNK, steps - done)
+                state, vals = uv.chunk(state, x, y, eta, length=length)
+                part = {k: np.asarray(val, dtype=np.float64) for k, val in vals.items()}
+            part["step"] = np.arange(done, done + length, dtype=np.float64)
+            done += length
+            if rec.add(part, cap):
+                break
+    summary = {
+        "mode": "catapult",
+        "lambda0": init["lambda0"],
+        "eta": init["eta"],
+        "eta_lambda0": init["eta"] * init["lambda0"],
+        "initial_loss": first["loss"],
+    }
+    return _finish(config, seed, rec, keys, summary, stopped, started)
+
+
+def simulate_eos(
+    config: Config,
+    seed: int,
+    *,
+    on_chunk: ChunkCallback | None = None,
+    should_stop: StopPredicate | None = None,
+) -> Run:
+    """Full-batch GD on the MLP; every ``sharpness_every`` steps record loss and sharpness.
+
+    Records sit at steps 0, k, 2k, ... (k = sharpness_every) up to the last multiple of k that
+    is <= steps; the sharpness is a warm-started power iteration (``power_iters`` HVPs).
+    """
+    started = time.perf_counter()
+    keys = ("step", "loss", "sharpness", "grad_norm")
+    dt = _dtype(config)
+    with jax.enable_x64(config.dtype == "float64"):
+        x_np, y_np = make_data(config)
+        x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
+        width, depth = int(config.width or 1), int(config.depth)
+        dims = tuple(mlp.layer_dims(x.shape[1], width, depth))
+        k_init, k_vec = jax.random.split(jax.random.PRNGKey(seed))
+        theta = mlp.flatten(mlp.init_params(k_init, x.shape[1], width, depth, dt))
+        vec = jax.random.normal(k_vec, theta.shape, dtype=dt)
+        eta = jnp.asarray(config.lr, dtype=dt)
+        every = int(config.sharpness_every)
+        n_records = int(config.steps or 1) // every + 1
+        loss0 = float(mlp.make_loss(x, y, config.activation, dims)(theta))
+        cap = divergence_cap(loss0, 1)
+        rec = _Recorder(on_chunk)
+        done, stopped = 0, False
+        step_fn: Callable[..., Any] = mlp.chunk
+        while done < n_records:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            length = min(EOS_CHUNK, n_records - done)
+            (theta, vec), vals = step_fn(
+                theta, vec, x, y, eta,
+                activation=config.activation, every=every, iters=int(config.power_iters),
+                length=length, dims=dims,
+            )  # fmt: skip
+            part = {k: np.asarray(val, dtype=np.float64) for k, val in vals.items()}
+            part["step"] = every * np.arange(done, done + length, dtype=np.float64)
+            done += length
+            if rec.add(part, cap):
+                break
+    summary = {
+        "mode": "eos",
+        "eta": float(config.lr or 0.0),
+        "two_over_eta": 2.0 / float(config.lr or 1.0),
+        "initial_loss": loss0,
+        "n_params": int(theta.shape[0]),
+    }
+    return _finish(config, seed, rec, keys, summary, stopped, started)

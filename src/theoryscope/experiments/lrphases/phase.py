@@ -1,0 +1,90 @@
+"""The phase diagram of the uv model: GD at many step sizes from one initialization (vmap over eta).
+
+For eta lambda_0 on a grid, run ``steps`` GD steps and report the final and the largest loss and
+the final lambda; the theory draws the boundaries eta lambda_0 = 2 (lazy | catapult) and 4
+(catapult | divergent) (Lewkowycz et al. 2020, section 2, figure 2).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from theoryscope.core.validation import as_float, as_int
+from theoryscope.errors import ConfigError
+from theoryscope.experiments.lrphases import uv
+from theoryscope.experiments.lrphases.config import Config
+from theoryscope.experiments.lrphases.engine import _dtype, catapult_init, divergence_cap
+from theoryscope.experiments.lrphases.theory import (
+    DIVERGENT_BOUNDARY,
+    LAZY_BOUNDARY,
+    phase_of,
+)
+
+
+def phase_diagram(
+    config: Config,
+    seed: int = 0,
+    *,
+    scales: Any = None,
+    points: int = 60,
+    min_scale: float = 0.1,
+    max_scale: float = 6.0,
+) -> dict[str, Any]:
+    """Final loss, max loss and final lambda against eta lambda_0 (the uv model of ``config``).
+
+    ``scales`` (eta lambda_0 values) defaults to ``points`` values evenly spaced in
+    [min_scale, max_scale]. Measured phase per point: divergent (non-finite / above the cap, or
+    final loss >= L_0), catapult (max loss > L_0), lazy otherwise.
+    """
+    if config.mode != "catapult":
+        raise ConfigError("mode", f"got {config.mode!r}; allowed: catapult (the uv model)")
+    if scales is None:
+        points = as_int("points", points, low=2, high=10_000)
+        lo = as_float("min_scale", min_scale, low=0.0, low_open=True)
+        hi = as_float("max_scale", max_scale, low=lo, low_open=True)
+        scales = np.linspace(lo, hi, points)
+    scales = np.asarray(scales, dtype=np.float64)
+    started = time.perf_counter()
+    with jax.enable_x64(config.dtype == "float64"):
+        init = catapult_init(config, seed)
+        lam0 = init["lambda0"]
+        dt = _dtype(config)
+        l0 = float(uv.loss(init["u"], init["v"], init["x"], init["y"]))
+        cap = divergence_cap(l0, int(config.width or 1))
+        out = uv.sweep(
+            init["u"], init["v"], init["x"], init["y"],
+            jnp.asarray(scales / lam0, dtype=dt), jnp.asarray(cap, dtype=dt),
+            steps=int(config.steps or 1),
+        )  # fmt: skip
+        res = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    measured = []
+    for final, peak in zip(res["final_loss"], res["max_loss"], strict=True):
+        if not np.isfinite(final) or final >= l0:
+            measured.append("divergent")
+        elif peak > l0 * (1.0 + 1e-6):
+            measured.append("catapult")
+        else:
+            measured.append("lazy")
+    predicted = [phase_of(float(a)) for a in scales]
+    return {
+        "width": int(config.width or 1),
+        "steps": int(config.steps or 1),
+        "seed": seed,
+        "lambda0": lam0,
+        "initial_loss": l0,
+        "eta_lambda0": scales,
+        "eta": scales / lam0,
+        "final_loss": res["final_loss"],
+        "max_loss": res["max_loss"],
+        "final_ntk": res["final_ntk"],
+        "phase_measured": measured,
+        "phase_predicted": predicted,
+        "agreement": float(np.mean([m == p for m, p in zip(measured, predicted, strict=True)])),
+        "boundaries": [LAZY_BOUNDARY, DIVERGENT_BOUNDARY],
+        "seconds": time.perf_counter() - started,
+    }

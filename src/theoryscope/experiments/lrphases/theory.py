@@ -1,0 +1,214 @@
+"""Theory of the learning-rate phases and how a run is compared with it.
+
+Catapult (Lewkowycz et al. 2020, section 2; lecture "Large learning rates"): with lambda_0 the
+initial NTK curvature (top eigenvalue of Theta / n),
+
+    eta lambda_0 < 2       lazy: lambda_t ~ lambda_0, loss L_t = L_0 (1 - eta lambda_0)^(2t)
+    2 < eta lambda_0 < 4   catapult: the loss grows, lambda falls until lambda < 2 / eta, converges
+    eta lambda_0 > 4       divergent (the uv model's threshold; about 12 for ReLU nets)
+
+Edge of stability (Cohen et al. 2021): full-batch GD sharpens until S ~ 2 / eta and then hovers
+there (2 / eta is the stability threshold of GD on a quadratic, lecture "Sharpness").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from theoryscope.experiments.lrphases.config import Config
+from theoryscope.experiments.lrphases.data import infinite_width_ntk, make_data
+from theoryscope.protocol import Run
+
+#: eta lambda_0 boundaries of the uv model (Lewkowycz et al. 2020, section 2).
+LAZY_BOUNDARY = 2.0
+DIVERGENT_BOUNDARY = 4.0
+#: Late window of an EoS run: the last this fraction of the records after the first crossing.
+EOS_LATE_FRACTION = 0.5
+#: Sharpness counts as "at" 2/eta once it reaches this fraction of it.
+EOS_CROSSING_FRACTION = 0.9
+
+
+@dataclass
+class Theory:
+    """Predictions that need only the config (catapult uses the infinite-width lambda_0 when
+    the config gives ``lr`` rather than ``lr_scale``)."""
+
+    mode: str
+    eta: float | None
+    lambda0: float | None
+    eta_lambda0: float | None
+    phase: str
+    lazy_max: float | None  # eta below which GD is lazy: 2 / lambda_0
+    divergent_min: float | None  # eta above which GD diverges: 4 / lambda_0
+    two_over_eta: float | None
+    peak_step: float | None  # catapult: predicted step of the loss peak
+    width: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def phase_of(eta_lambda0: float) -> str:
+    """Phase predicted from eta lambda_0 (boundaries 2 and 4, Lewkowycz et al. section 2)."""
+    if eta_lambda0 < LAZY_BOUNDARY:
+        return "lazy"
+    if eta_lambda0 < DIVERGENT_BOUNDARY:
+        return "catapult"
+    return "divergent"
+
+
+def peak_step(eta_lambda0: float, width: int, initial_residual_sq: float = 1.0) -> float | None:
+    """Predicted step of the catapult's loss peak (a leading-order estimate, derived here).
+
+    Early on g_t = (1 - eta lambda_0)^t g_0 (linearized dynamics) and, from the exact map,
+    lambda_{t+1} - lambda_t = -eta f_t^2 (4 - eta lambda_t) / m. Summing the geometric series of
+    f_t^2 (ratio r^2 = (1 - eta lambda_0)^2) the drop lambda_0 - 2/eta needed to end the growth is
+    reached when f_t^2 = m (eta lambda_0 - 2)(r^2 - 1) / (eta^2 lambda_0 (4 - eta lambda_0) r^2),
+    i.e. at t* = ln(f_t^2 / g_0^2) / ln r^2 with E g_0^2 = |x|^2 + y^2 = 1 + y^2.
+    """
+    a = eta_lambda0
+    if not (LAZY_BOUNDARY < a < DIVERGENT_BOUNDARY):
+        return None
+    r2 = (1.0 - a) ** 2
+    f2 = width * (a - 2.0) * (r2 - 1.0) / (a * (4.0 - a) * r2)
+    if f2 <= initial_residual_sq:
+        return 0.0
+    return math.log(f2 / initial_residual_sq) / math.log(r2)
+
+
+def predict(config: Config) -> Theory:
+    """Phase, boundaries and 2 / eta from the config alone."""
+    width = int(config.width or 1)
+    if config.mode == "eos":
+        eta_eos = float(config.lr or 0.0)
+        return Theory(
+            mode="eos", eta=eta_eos, lambda0=None, eta_lambda0=None, phase="edge_of_stability",
+            lazy_max=None, divergent_min=None, two_over_eta=2.0 / eta_eos, peak_step=None,
+            width=width,
+        )  # fmt: skip
+    x, y = make_data(config)
+    lam_inf = infinite_width_ntk(x)
+    if config.lr_scale is not None:
+        a = float(config.lr_scale)
+        eta: float | None = None  # set per seed from the measured lambda_0
+    else:
+        eta = float(config.lr or 0.0)
+        a = eta * lam_inf
+    return Theory(
+        mode="catapult",
+        eta=eta,
+        lambda0=lam_inf,
+        eta_lambda0=a,
+        phase=phase_of(a),
+        lazy_max=2.0 / lam_inf,
+        divergent_min=4.0 / lam_inf,
+        two_over_eta=2.0 / eta if eta else None,
+        peak_step=peak_step(a, width, 1.0 + float(np.mean(y**2))),
+        width=width,
+    )
+
+
+def theory_to_dict(theory: Theory) -> dict[str, Any]:
+    return theory.to_dict()
+
+
+def lazy_loss(initial_loss: float, eta_lambda0: float, steps: np.ndarray) -> np.ndarray:
+    """Linearized (kernel-regime) loss L_t = L_0 (1 - eta lambda_0)^(2t) (spec wide-networks 7)."""
+    return initial_loss * (1.0 - eta_lambda0) ** (2.0 * np.asarray(steps, dtype=np.float64))
+
+
+def measured_phase(run: Run) -> str:
+    """lazy: the loss never rose above L_0; catapult: it rose, then fell below L_0;
+    divergent: the run diverged or ended above L_0."""
+    loss = run.series.get("loss", np.zeros(0))
+    if run.status == "diverged" or len(loss) == 0:
+        return "divergent"
+    l0 = float(loss[0])
+    if float(loss[-1]) >= l0:
+        return "divergent"
+    if float(np.max(loss)) > l0 * (1.0 + 1e-6):
+        return "catapult"
+    return "lazy"
+
+
+def compare(run: Run, theory: Theory) -> dict[str, Any]:
+    """The numbers that say how well the run follows the theory (see module docstring)."""
+    if theory.mode == "eos":
+        return _compare_eos(run, theory)
+    return _compare_catapult(run, theory)
+
+
+def _compare_catapult(run: Run, theory: Theory) -> dict[str, Any]:
+    s = run.series
+    eta = float(run.summary.get("eta", theory.eta or math.nan))
+    lam0 = float(run.summary.get("lambda0", theory.lambda0 or math.nan))
+    a = eta * lam0
+    out: dict[str, Any] = {
+        "eta": eta,
+        "lambda0": lam0,
+        "lambda0_infinite_width": theory.lambda0,
+        "eta_lambda0": a,
+        "phase_predicted": phase_of(a),
+        "phase_measured": measured_phase(run),
+        "two_over_eta": 2.0 / eta,
+    }
+    out["phase_agrees"] = out["phase_predicted"] == out["phase_measured"]
+    if len(s.get("step", ())) == 0:
+        return out
+    loss, ntk, step = s["loss"], s["ntk"], s["step"]
+    final_lam = float(ntk[-1])
+    out.update(
+        final_ntk=final_lam,
+        final_ntk_over_two_over_eta=final_lam * eta / 2.0,
+        final_ntk_below_two_over_eta=bool(final_lam < 2.0 / eta),
+        initial_loss=float(loss[0]),
+        final_loss=float(loss[-1]),
+        max_loss=float(np.max(loss)),
+        peak_step_measured=int(step[int(np.argmax(loss))]),
+        peak_step_predicted=peak_step(a, theory.width, 2.0 * float(loss[0])),
+        ntk_change=float((final_lam - lam0) / lam0),
+    )
+    if a < LAZY_BOUNDARY:
+        pred = lazy_loss(float(loss[0]), a, step)
+        ok = pred > 1e-8 * float(loss[0])  # compare where the loss is resolvable
+        rel = np.abs(loss[ok] - pred[ok]) / pred[ok]
+        out["lazy_loss_max_rel_err"] = float(np.max(rel)) if rel.size else None
+    return out
+
+
+def _compare_eos(run: Run, theory: Theory) -> dict[str, Any]:
+    s = run.series
+    target = float(theory.two_over_eta or math.nan)
+    out: dict[str, Any] = {"eta": theory.eta, "two_over_eta": target}
+    if len(s.get("step", ())) == 0:
+        return out
+    sharp, loss, step = s["sharpness"], s["loss"], s["step"]
+    ratio = sharp / target
+    crossed = np.flatnonzero(ratio >= EOS_CROSSING_FRACTION)
+    first = int(crossed[0]) if crossed.size else None
+    out.update(
+        initial_sharpness=float(sharp[0]),
+        max_sharpness=float(np.max(sharp)),
+        final_sharpness=float(sharp[-1]),
+        final_loss=float(loss[-1]),
+        first_crossing_step=int(step[first]) if first is not None else None,
+        reached_edge=first is not None,
+    )
+    if first is not None:
+        start = max(first, int(len(sharp) * (1.0 - EOS_LATE_FRACTION)))
+        late = ratio[start:]
+        late_loss = loss[start:]
+        out.update(
+            late_window_start_step=int(step[start]),
+            late_sharpness_ratio_mean=float(np.mean(late)),
+            late_sharpness_ratio_std=float(np.std(late)),
+            late_sharpness_ratio_max=float(np.max(late)),
+            late_loss_increase_fraction=float(np.mean(np.diff(late_loss) > 0))
+            if late_loss.size > 1
+            else None,
+        )
+    return out
