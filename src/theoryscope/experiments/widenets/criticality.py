@@ -125,6 +125,10 @@ def chi_perp_curve(activation: Any, k: Any = None) -> dict[str, np.ndarray]:
     return {"k": k, "cw": cw, "cb": cb, "chi_par": chi_par}
 
 
+def _round(v: float) -> float:
+    return float(f"{v:.12g}")
+
+
 def critical_point(activation: Any) -> Critical:
     """Solve chi_par = chi_perp = 1 with K* a fixed point and C_b >= 0 (spec 3)."""
     act = get_activation(activation)
@@ -141,13 +145,15 @@ def critical_point(activation: Any) -> Critical:
         cb_ = float(kk - cw_ * mm["s2"][0])
         cb_ = 0.0 if abs(cb_) < 1e-12 * max(1.0, kk) else cb_
         chi_par, chi_perp = susceptibilities(act, kk, cw_)
+        # quadrature is good to ~1e-14: report 12 significant digits (relu: C_w = 2 exactly)
+        cw_, cb_, chi_par, chi_perp = (_round(v) for v in (cw_, cb_, chi_par, chi_perp))
         curve = None
         if not exact:
             keep = ok if keep is None else keep
             curve = {
                 name: [float(v) for v in cur[name][keep]] for name in ("k", "cb", "cw", "chi_par")
             }
-        return Critical(act.name, cb_, cw_, float(kk), chi_par, chi_perp, exact, free, curve)
+        return Critical(act.name, cb_, cw_, _round(kk), chi_par, chi_perp, exact, free, curve)
 
     if np.all(np.abs(h[ok]) <= 1e-12 * scale) and ok.all():
         return result(1.0, True, free=True)
