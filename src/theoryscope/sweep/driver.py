@@ -1,0 +1,331 @@
+"""The sweep driver: plan the runs, skip what is finished, farm out the rest, store results.
+
+    spec (grid x seeds) -> configs (t_eff resolved) -> register the sweep -> skip every
+    (config hash, seed) already finished in the store -> tasks (one config, several seeds) ->
+    executor -> outcomes -> store (driver only) -> progress
+
+Resumption: the sweep id is derived from the spec (:meth:`SweepSpec.sweep_id`), so running the
+same command again names the same sweep; a (config hash, seed) already ``finished`` (or
+``diverged``, also a result) anywhere in the store is skipped, so a killed sweep finishes only
+what is missing. ``failed`` and ``interrupted`` runs are tried again.
+
+``--t-eff auto`` runs each point to ``factor x max over its terms of max(t_half_ode, t_rise)``
+(factor 3 by default): past the predicted rise of every term with room to spare for the slower
+simulations at larger gamma.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from theoryscope.errors import ConfigError
+from theoryscope.protocol import get_experiment
+from theoryscope.store import RunStore
+from theoryscope.sweep.grid import SweepSpec
+from theoryscope.sweep.persist import Outcome, store_outcome
+from theoryscope.sweep.worker import Task
+
+__all__ = ["Progress", "SweepResult", "auto_t_eff", "plan_configs", "run_sweep"]
+
+
+# ------------------------------------------------------------------------------------------------
+# planning
+# ------------------------------------------------------------------------------------------------
+def auto_t_eff(theory_dict: Mapping[str, Any], factor: float) -> float | None:
+    """factor x max over terms of max(t_half_ode, t_rise), finite values only (None if none)."""
+    times = []
+    for term in theory_dict.get("terms", []):
+        for key in ("t_half_ode", "t_rise"):
+            v = term.get(key)
+            if v is not None and math.isfinite(float(v)) and float(v) > 0:
+                times.append(float(v))
+    return factor * max(times) if times else None
+
+
+def _describe(kw: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in kw.items():
+        if key == "mode":
+            continue
+        if key == "alpha":
+            value = "+".join(",".join(str(a) for a in term) for term in value)
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def plan_configs(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every grid point as a validated config dict with its steps fixed by ``spec.t_eff``.
+
+    Raises ConfigError naming the grid point for any point that is not a valid config.
+    """
+    experiment = get_experiment(spec.experiment)
+    out = []
+    for kw in spec.points():
+        where = _describe(kw)
+        try:
+            config = experiment.config_from_dict(kw)
+            if spec.t_eff == "auto":
+                t = auto_t_eff(
+                    experiment.theory_to_dict(experiment.predict(config)), spec.t_eff_factor
+                )
+                if t is None:
+                    raise ConfigError("t_eff", "auto: the theory predicts no finite time here")
+                config = experiment.config_from_dict({**kw, "t_eff": t})
+            elif spec.t_eff is not None:
+                config = experiment.config_from_dict({**kw, "t_eff": spec.t_eff})
+        except ConfigError as err:
+            raise ConfigError("grid", f"point {where}: {err}") from None
+        out.append(config.to_dict())
+    return out
+
+
+def config_hash(experiment: str, config: Mapping[str, Any]) -> str | None:
+    cfg = get_experiment(experiment).config_from_dict(config)
+    return cfg.config_hash() if hasattr(cfg, "config_hash") else None
+
+
+# ------------------------------------------------------------------------------------------------
+# progress
+# ------------------------------------------------------------------------------------------------
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+@dataclass
+class Progress:
+    """A one-line progress bar: done / running / failed of the total, and an ETA.
+
+    On a terminal the line is redrawn in place; otherwise a line is written per completed task
+    (and at most every ``every`` seconds otherwise), so logs stay readable.
+    """
+
+    total: int
+    skipped: int = 0
+    stream: TextIO | None = None
+    enabled: bool = True
+    every: float = 10.0
+    done: int = 0
+    failed: int = 0
+    running: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    _last: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.stream = self.stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    @property
+    def eta(self) -> float | None:
+        finished_now = self.done + self.failed
+        remaining = self.total - self.skipped - finished_now
+        if finished_now == 0:
+            return None
+        return (time.perf_counter() - self.started) / finished_now * remaining
+
+    def line(self) -> str:
+        width = 24
+        complete = self.skipped + self.done + self.failed
+        filled = int(width * complete / self.total) if self.total else width
+        bar = "#" * filled + "." * (width - filled)
+        skipped = f" ({self.skipped} already stored)" if self.skipped else ""
+        return (
+            f"[{bar}] {self.skipped + self.done}/{self.total} done{skipped}  {self.running} running"
+            f"  {self.failed} failed  ETA {_duration(self.eta)}"
+            f"  elapsed {_duration(time.perf_counter() - self.started)}"
+        )
+
+    def show(self, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not force and not self.tty and now - self._last < self.every:
+            return
+        self._last = now
+        assert self.stream is not None
+        if self.tty:
+            self.stream.write("\r" + self.line() + "\x1b[K")
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.stream is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ------------------------------------------------------------------------------------------------
+# running
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    sweep_id: str
+    total: int
+    skipped: int
+    finished: int
+    failed: int
+    other: int
+    seconds: float
+    executor: str
+    run_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sweep_id": self.sweep_id,
+            "total": self.total,
+            "skipped": self.skipped,
+            "finished": self.finished,
+            "failed": self.failed,
+            "other": self.other,
+            "seconds": self.seconds,
+            "executor": self.executor,
+            "run_ids": self.run_ids,
+        }
+
+
+def register_sweep(
+    store: RunStore, spec: SweepSpec, sweep_id: str | None = None
+) -> tuple[str, list[dict[str, Any]], list[str | None]]:
+    """Resolve the configs and register the sweep (idempotent); returns (id, configs, hashes)."""
+    configs = plan_configs(spec)
+    hashes = [config_hash(spec.experiment, c) for c in configs]
+    sweep_id = sweep_id or spec.sweep_id()
+    store.create_sweep(
+        spec.experiment,
+        {**spec.to_dict(), "configs": configs, "config_hashes": hashes},
+        sweep_id=sweep_id,
+    )
+    return sweep_id, configs, hashes
+
+
+def make_tasks(
+    spec: SweepSpec,
+    configs: list[dict[str, Any]],
+    hashes: list[str | None],
+    missing: list[list[int]],
+    slots: int,
+) -> list[Task]:
+    """One task per config with its missing seeds, split so that every slot has work.
+
+    SGD seeds of a config stay together (they run vmapped) unless there are fewer configs than
+    slots; flow/GD seeds each get their own task (nothing to batch, better balance).
+    """
+    experiment = get_experiment(spec.experiment)
+    module = getattr(experiment.simulate, "__module__", None)
+    batch = spec.mode == "sgd"
+    n_configs = sum(1 for m in missing if m)
+    tasks: list[Task] = []
+    for i, (config, h, seeds) in enumerate(zip(configs, hashes, missing, strict=True)):
+        if not seeds:
+            continue
+        if batch:
+            parts = max(1, min(len(seeds), slots // max(1, n_configs)))
+            size = math.ceil(len(seeds) / parts)
+            groups = [seeds[j : j + size] for j in range(0, len(seeds), size)]
+        else:
+            groups = [[s] for s in seeds]
+        for group in groups:
+            tasks.append(
+                Task(spec.experiment, config, h, list(group), module, batch_seeds=batch, index=i)
+            )
+    return tasks
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    store: RunStore,
+    executor: Any,
+    sweep_id: str | None = None,
+    progress: Progress | None = None,
+    show_progress: bool = True,
+    on_outcome: Callable[[Outcome, str], None] | None = None,
+    poll_seconds: float = 0.5,
+) -> SweepResult:
+    """Run every missing (config, seed) of ``spec`` on ``executor`` and store each result."""
+    started = time.perf_counter()
+    sweep_id, configs, hashes = register_sweep(store, spec, sweep_id)
+    missing: list[list[int]] = []
+    skipped = 0
+    for h in hashes:
+        todo = []
+        for seed in spec.seeds:
+            if h is not None and store.find_finished(spec.experiment, h, seed):
+                skipped += 1
+            else:
+                todo.append(seed)
+        missing.append(todo)
+    total = len(configs) * len(spec.seeds)
+    result = SweepResult(sweep_id, total, skipped, 0, 0, 0, 0.0, "")
+    if progress is None:
+        progress = Progress(total=total, skipped=skipped, enabled=show_progress)
+    if skipped == total:
+        progress.show(force=True)
+        progress.close()
+        result.seconds = time.perf_counter() - started
+        return result
+
+    with executor as ex:
+        result.executor = ex.describe()
+        tasks = make_tasks(spec, configs, hashes, missing, ex.capacity())
+        # longest first (a rough cost: steps x seeds), so the pool drains evenly
+        tasks.sort(key=lambda t: -float(t.config.get("steps", 1)) * len(t.seeds))
+        queue = list(reversed(tasks))
+        in_flight: dict[Any, Task] = {}
+        changed = True
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < ex.capacity():
+                    task = queue.pop()
+                    in_flight[ex.submit(task)] = task
+                progress.running = sum(len(t.seeds) for t in in_flight.values())
+                progress.show(force=changed)
+                done, _ = ex.wait(list(in_flight), timeout=poll_seconds)
+                changed = bool(done)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        outcomes = ex.result(future)
+                    except Exception as err:  # the worker itself died: every seed failed
+                        outcomes = [
+                            Outcome(
+                                task.experiment,
+                                task.config,
+                                task.config_hash,
+                                s,
+                                error=f"worker lost: {type(err).__name__}: {err}",
+                            )
+                            for s in task.seeds
+                        ]
+                    for outcome in outcomes:
+                        run_id = store_outcome(store, outcome, sweep_id=sweep_id)
+                        result.run_ids.append(run_id)
+                        if outcome.status == "failed":
+                            result.failed += 1
+                            progress.failed += 1
+                        else:
+                            if outcome.status in ("finished", "diverged"):
+                                result.finished += 1
+                            else:
+                                result.other += 1
+                            progress.done += 1
+                        if on_outcome is not None:
+                            on_outcome(outcome, run_id)
+            progress.running = 0
+            progress.show(force=True)
+        finally:
+            progress.close()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,219 @@
+"""Where sweep tasks run: in this process, a local process pool, or a Dask cluster.
+
+Every executor runs :func:`theoryscope.sweep.worker.run_task` on :class:`Task` objects and hands
+the results back to the driver, which alone writes the store. The driver keeps at most
+``slots`` tasks in flight, so "running" in the progress bar is what is really running.
+
+- ``serial``: in this process, one task at a time (debugging; no extra processes).
+- ``local``: a ``ProcessPoolExecutor`` with the *spawn* start method (JAX and fork do not mix),
+  one process per core by default.
+- ``dask``: ``dask.distributed``. With no scheduler address a ``LocalCluster`` (one single-
+  threaded worker process per core) is started and closed with the sweep; with
+  ``tcp://host:8786`` the driver connects to a running scheduler (e.g. one started by
+  dask-jobqueue on SLURM). Workers need only the installed package.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from theoryscope.errors import ConfigError
+from theoryscope.sweep.worker import Task, run_task
+
+__all__ = ["EXECUTORS", "DaskExecutor", "LocalExecutor", "SerialExecutor", "make_executor"]
+
+EXECUTORS = ("local", "dask", "serial")
+
+
+def default_workers() -> int:
+    """Every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SerialExecutor:
+    """Runs each task in this process when it is waited for."""
+
+    slots = 1
+    name = "serial"
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def submit(self, task: Task) -> Any:
+        future: cf.Future = cf.Future()
+        future.task = task  # type: ignore[attr-defined]
+        return future
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        futures = list(futures)
+        if not futures:
+            return [], []
+        first = futures[0]
+        try:
+            first.set_result(run_task(first.task))
+        except Exception as err:  # pragma: no cover - run_task catches per seed
+            first.set_exception(err)
+        return [first], futures[1:]
+
+    @staticmethod
+    def result(future: Any) -> Any:
+        return future.result()
+
+    def capacity(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return "serial (this process)"
+
+
+class LocalExecutor:
+    """A spawn-context process pool on this machine."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.slots = workers or default_workers()
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalExecutor:
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.slots, mp_context=multiprocessing.get_context("spawn")
+        )
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, task: Task) -> Any:
+        assert self._pool is not None
+        try:
+            return self._pool.submit(run_task, task)
+        except cf.process.BrokenProcessPool:
+            # a worker died (killed, out of memory): start a fresh pool and go on
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.__enter__()
+            return self._pool.submit(run_task, task)
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        done, pending = cf.wait(list(futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return list(done), list(pending)
+
+    @staticmethod
+    def result(future: Any) -> Any:
+        return future.result()
+
+    def capacity(self) -> int:
+        return self.slots
+
+    def describe(self) -> str:
+        return f"local process pool, {self.slots} workers (spawn)"
+
+
+class DaskExecutor:
+    """dask.distributed: a LocalCluster, or the scheduler at ``scheduler``."""
+
+    name = "dask"
+
+    def __init__(
+        self, scheduler: str | None = None, workers: int | None = None, processes: bool = True
+    ) -> None:
+        self.scheduler = scheduler
+        self.workers = workers
+        self.processes = processes
+        self.slots = 1
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise ConfigError("executor", "dask needs dask[distributed] installed") from None
+        if self.scheduler:
+            try:
+                self._client = Client(self.scheduler, timeout="20s")
+            except OSError as err:
+                raise ConfigError(
+                    "scheduler", f"cannot reach {self.scheduler} ({err}); allowed: tcp://host:port"
+                ) from None
+        else:
+            n = self.workers or default_workers()
+            self._cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=self.processes,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self._client = Client(self._cluster)
+        self.slots = self.capacity()
+        return self
+
+    def capacity(self) -> int:
+        """Worker threads connected now (a SLURM cluster may grow while the sweep runs)."""
+        try:
+            return max(1, sum(self._client.nthreads().values()))
+        except Exception:  # pragma: no cover - scheduler went away; the wait will say so
+            return max(1, self.slots)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def submit(self, task: Task) -> Any:
+        return self._client.submit(run_task, task, pure=False)
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        from dask.distributed import wait
+        from distributed.utils import TimeoutError as DaskTimeout
+
+        futures = list(futures)
+        try:
+            done, pending = wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+        except (DaskTimeout, TimeoutError):
+            return [], futures
+        return list(done), list(pending)
+
+    @staticmethod
+    def result(future: Any) -> Any:
+        return future.result()
+
+    def describe(self) -> str:
+        where = self.scheduler or "LocalCluster"
+        return f"dask ({where}), {self.slots} worker threads"
+
+
+def make_executor(
+    name: str, *, workers: int | None = None, scheduler: str | None = None
+) -> SerialExecutor | LocalExecutor | DaskExecutor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`)."""
+    if name not in EXECUTORS:
+        raise ConfigError("executor", f"got {name!r}; allowed: {', '.join(EXECUTORS)}")
+    if scheduler and name != "dask":
+        raise ConfigError("scheduler", "given without --executor dask; allowed: with dask only")
+    if scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise ConfigError(
+            "scheduler", f"got {scheduler!r}; allowed: an address like tcp://host:8786"
+        )
+    if workers is not None and workers < 1:
+        raise ConfigError("workers", f"got {workers}; allowed: an integer >= 1")
+    if name == "serial":
+        return SerialExecutor()
+    if name == "local":
+        return LocalExecutor(workers)
+    return DaskExecutor(scheduler=scheduler, workers=workers)

@@ -1,0 +1,114 @@
+"""What a sweep worker runs: one config with one or more seeds, never touching the store.
+
+:func:`run_task` is a plain module-level function of a picklable :class:`Task`, so a spawned
+process pool and a Dask worker (which needs only the installed package) call the same code and
+return the same :class:`~theoryscope.sweep.persist.Outcome` objects. Per seed it does what
+:func:`theoryscope.runner.execute` does: predict, simulate, compare. Expander SGD seeds of one
+config run as one vmapped computation (:mod:`theoryscope.sweep.batched`); if that raises, the
+seeds are run one by one so a failure is pinned to its own seed. Every exception becomes a
+failed outcome carrying ``"<ExceptionType>: <message>"``; nothing a run raises stops the sweep.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from theoryscope.sweep.persist import Outcome
+
+__all__ = ["Task", "run_task"]
+
+
+@dataclass
+class Task:
+    """One config and the seeds to run with it (all picklable)."""
+
+    experiment: str
+    config: dict[str, Any]
+    config_hash: str | None
+    seeds: list[int]
+    #: A module whose import registers the experiment (for experiments outside the built-ins).
+    module: str | None = None
+    batch_seeds: bool = True
+    index: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _error(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def _experiment(task: Task) -> Any:
+    from theoryscope.protocol import _REGISTRY, get_experiment
+
+    if task.experiment not in _REGISTRY and task.module:
+        importlib.import_module(task.module)
+    return get_experiment(task.experiment)
+
+
+def run_task(task: Task) -> list[Outcome]:
+    """Predict, simulate and compare every seed of ``task``; one Outcome per seed, in order."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    where = {"host": socket.gethostname(), "pid": os.getpid()}
+
+    def outcome(seed: int, **kw: Any) -> Outcome:
+        return Outcome(
+            experiment=task.experiment,
+            config=task.config,
+            config_hash=task.config_hash,
+            seed=int(seed),
+            worker=where,
+            **kw,
+        )
+
+    try:
+        experiment = _experiment(task)
+        config = experiment.config_from_dict(task.config)
+        started = time.perf_counter()
+        theory = experiment.predict(config)
+        theory_seconds = time.perf_counter() - started
+        theory_dict = experiment.theory_to_dict(theory)
+    except Exception as err:  # the config or its theory is broken: every seed fails alike
+        return [outcome(s, error=_error(err)) for s in task.seeds]
+
+    runs: dict[int, Any] = {}
+    errors: dict[int, str] = {}
+    batchable = (
+        task.batch_seeds
+        and len(task.seeds) > 1
+        and task.experiment == "expander"
+        and getattr(config, "mode", None) == "sgd"
+    )
+    if batchable:
+        try:
+            from theoryscope.sweep.batched import simulate_seeds
+
+            runs = dict(zip(task.seeds, simulate_seeds(config, task.seeds), strict=True))
+        except Exception:
+            runs = {}  # fall back to one seed at a time, so the failure is pinned to its seed
+    for seed in task.seeds:
+        if seed in runs:
+            continue
+        try:
+            runs[seed] = experiment.simulate(config, seed)
+        except Exception as err:
+            errors[seed] = _error(err)
+
+    out = []
+    for seed in task.seeds:
+        if seed in errors:
+            out.append(outcome(seed, theory=theory_dict, error=errors[seed]))
+            continue
+        run = runs[seed]
+        try:
+            agreement = experiment.compare(run, theory)
+        except Exception as err:
+            out.append(outcome(seed, theory=theory_dict, error=_error(err)))
+            continue
+        run.timings["theory_seconds"] = theory_seconds
+        out.append(outcome(seed, run=run, theory=theory_dict, agreement=agreement))
+    return out
