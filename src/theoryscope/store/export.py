@@ -81,7 +81,8 @@ def export_run(store: RunStore, run_id: str, fmt: str, path: str | Path) -> Path
                 fh.write(json.dumps(run_to_json_dict(store, run_id), allow_nan=False).encode())
             else:
                 meta = json.dumps(run.to_dict(), allow_nan=False)
-                np.savez_compressed(fh, **series, __run__=np.array(meta))
+                arrays: dict[str, Any] = {**series, "__run__": np.array(meta)}
+                np.savez_compressed(fh, **arrays)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

@@ -81,7 +81,7 @@ class Config:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, *, t_eff: float | None = None, **kwargs: Any) -> Config:
+    def create(cls, *, t_eff: float | str | None = None, **kwargs: Any) -> Config:
         """Build and validate a config; ``t_eff`` (if given) sets ``steps = ceil(t_eff / lr)``.
 
         Accepts loose inputs: ``gamma`` as a scalar or list, ``alpha`` as a list of multi-indices
