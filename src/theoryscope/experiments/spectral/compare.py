@@ -72,17 +72,26 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
     out["freqs"] = rows
     out["t_half_exponent_measured"] = slope([float(f) for f in freqs], measured)
     out["t_half_exponent_predicted"] = theory.t_half_exponent
+    # the prediction's exponent over the same frequencies the run reached (like for like)
+    out["t_half_exponent_predicted_reached"] = slope(
+        [float(f) for f, t in zip(freqs, measured, strict=True) if t is not None],
+        [p for p, t in zip(theory.t_half, measured, strict=True) if t is not None],
+    )
     reached = [math.inf if t is None else t for t in measured]
     order = np.argsort(freqs)
     ordered = [reached[i] for i in order]
-    out["low_frequencies_first"] = bool(all(x <= y for x, y in zip(ordered, ordered[1:])))
+    out["low_frequencies_first"] = bool(
+        all(x <= y for x, y in zip(ordered, ordered[1:], strict=False))
+    )
     if count:
         pred = theory.eig_residual[:count]
         scale = float(np.max(np.abs(pred[0]))) or 1.0
         with np.errstate(invalid="ignore"):
             err = np.abs(series["eig_residual"] - pred)
         out["eig_residual_max_error"] = float(np.max(err)) / scale
-        out["residual_max_error"] = float(np.max(np.abs(series["residual"] - theory.residual[:count])))
+        out["residual_max_error"] = float(
+            np.max(np.abs(series["residual"] - theory.residual[:count]))
+        )
     else:
         out["eig_residual_max_error"] = None
         out["residual_max_error"] = None

@@ -78,9 +78,10 @@ def talk_kernel(x: Any, y: Any) -> Any:
     """The talk's closed form ``G(x, y) = int_D sigma(z - x) sigma(z - y) dz`` for x, y in D."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    return np.abs(x - y) ** 3 / 12.0 + (2.0 - x - y) * (
-        2.0 * (1.0 - x) * (1.0 - y) - (x - y) ** 2
-    ) / 12.0
+    return (
+        np.abs(x - y) ** 3 / 12.0
+        + (2.0 - x - y) * (2.0 * (1.0 - x) * (1.0 - y) - (x - y) ** 2) / 12.0
+    )
 
 
 def fourier_projection(w: Any, b: Any, freqs: Any, *, xp: Any = np) -> Any:

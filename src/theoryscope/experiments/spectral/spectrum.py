@@ -14,6 +14,10 @@ larger, which is why float32 keeps far fewer modes than float64. The talk's coun
 modes captured *accurately and stably* by the pseudo-inverse is ``eps^{-d/(2d+3)}``
 (``eps^{-1/5}`` in 1-D: about 24 in single and 1351 in double precision); we report it beside
 the measured rank, which is the (larger) count of eigenvalues above ``eps * lambda_1``.
+
+``eps * lambda_1`` is the worst-case (norm-wise) perturbation of rounding G. Rounding entry by
+entry perturbs the small eigenvalues less (random signs partly cancel), so we also report
+``resolved_float32``: how many leading float32 eigenvalues agree with float64 within 10%.
 """
 
 from __future__ import annotations
@@ -58,15 +62,14 @@ class Spectrum:
     numerical_rank: dict[str, int]  # #{j : lambda_j > eps * lambda_1}, eigenvalues in that dtype
     predicted_rank: dict[str, float | None]  # (C / (eps lambda_1))^{1/p} from the fit, <= n
     talk_stable_modes: dict[str, float]  # eps^{-1/5}: the talk's d = 1 count
+    resolved_float32: int = 0  # leading j whose float32 eigenvalue is within 10% of float64's
     condition_growth: list[dict[str, float]] = field(default_factory=list)
     condition_exponent: float | None = None
 
     def to_dict(self, *, with_eigenvalues: bool = True) -> dict[str, Any]:
         out = asdict(self)
         out["eigenvalues"] = self.eigenvalues.tolist() if with_eigenvalues else None
-        out["eigenvalues_float32"] = (
-            self.eigenvalues_float32.tolist() if with_eigenvalues else None
-        )
+        out["eigenvalues_float32"] = self.eigenvalues_float32.tolist() if with_eigenvalues else None
         out["theory_exponent"] = THEORY_EXPONENT
         out["theory_condition_exponent"] = THEORY_COND_EXPONENT
         out["eps"] = dict(EPS)
@@ -129,10 +132,13 @@ def analyze(
         eigenvalues_float32=lam32,
         fit=fit,
         condition_number=_cond(lam),
-        numerical_rank={"float32": numerical_rank(lam32, "float32"),
-                        "float64": numerical_rank(lam, "float64")},  # fmt: skip
+        numerical_rank={
+            "float32": numerical_rank(lam32, "float32"),
+            "float64": numerical_rank(lam, "float64"),
+        },  # fmt: skip
         predicted_rank=predicted,
         talk_stable_modes={name: eps ** (-1.0 / 5.0) for name, eps in EPS.items()},
+        resolved_float32=resolved_count(lam, lam32),
     )
     if growth:
         widths = sorted({m for m in (neurons // 8, neurons // 4, neurons // 2, neurons) if m >= 8})
@@ -147,6 +153,12 @@ def analyze(
             y = np.log([r["condition_number"] for r in ok])
             spectrum.condition_exponent = float(np.polyfit(x, y, 1)[0])
     return spectrum
+
+
+def resolved_count(reference: np.ndarray, rounded: np.ndarray, rtol: float = 0.1) -> int:
+    """How many leading eigenvalues ``rounded`` reproduces within ``rtol`` of ``reference``."""
+    bad = np.nonzero(np.abs(rounded - reference) > rtol * np.abs(reference))[0]
+    return int(bad[0]) if bad.size else len(reference)
 
 
 def _cond(lam: np.ndarray) -> float:
