@@ -40,6 +40,7 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
         "d": 4,
         "n": 1,
         "steps": 200,
+        "depth": 1,
         "target": "zero",
         "target_scale": 1.0,
     },
@@ -48,6 +49,7 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
         "d": 4,
         "n": 64,
         "steps": 3000,
+        "depth": 3,
         "target": "random",
         "target_scale": 2.0,
     },
@@ -63,7 +65,7 @@ class Config:
     Attributes:
         mode: ``catapult`` or ``eos`` (:data:`MODES`).
         width: hidden width m >= 1 (catapult default 1000, eos default 64).
-        depth: number of hidden layers of the eos MLP, 1..8 (catapult: the uv model, always 1).
+        depth: hidden layers of the eos MLP, 1..8 (default 3; catapult: the uv model, always 1).
         d: input dimension (inputs are drawn on the unit sphere, |x| = 1).
         n: number of training samples (catapult default 1, eos default 64).
         activation: eos MLP nonlinearity (:data:`ACTIVATIONS`).
@@ -80,7 +82,7 @@ class Config:
 
     mode: str = "catapult"
     width: int | None = None
-    depth: int = 2
+    depth: int | None = None
     d: int | None = None
     n: int | None = None
     activation: str = "tanh"
@@ -91,18 +93,22 @@ class Config:
     target_scale: float | None = None
     data_seed: int = 0
     sharpness_every: int = 10
-    power_iters: int = 20
+    power_iters: int = 10
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         mode = as_choice("mode", self.mode, MODES)
         defaults = MODE_DEFAULTS[mode]
-        for name in ("width", "d", "n", "steps", "target", "target_scale"):
+        for name in ("width", "depth", "d", "n", "steps", "target", "target_scale"):
             if getattr(self, name) is None:
                 set_(self, name, defaults[name])
         set_(self, "width", as_int("width", self.width, low=1, high=MAX_WIDTH))
         set_(self, "depth", as_int("depth", self.depth, low=1, high=MAX_DEPTH))
+        if mode == "catapult" and self.depth != 1:
+            raise ConfigError(
+                "depth", f"got {self.depth} in mode catapult; allowed: 1 (the uv model)"
+            )
         set_(self, "d", as_int("d", self.d, low=1, high=MAX_D))
         set_(self, "n", as_int("n", self.n, low=1, high=MAX_N))
         as_choice("activation", self.activation, ACTIVATIONS)

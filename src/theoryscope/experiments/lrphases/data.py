@@ -15,7 +15,7 @@ TEACHER_WIDTH = 16
 
 
 def make_data(config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs X (n, d) with unit-norm rows and labels y (n,), both float64.
+    """Inputs X (n, d) with unit-norm rows (norm sqrt(d) in mode eos) and labels y (n,), float64.
 
     Unit-norm rows make the single-sample NTK lambda = (|Ux|^2 + |v|^2) / m exactly as in
     Lewkowycz et al. (2020), section 2, where x is a unit vector.
@@ -24,13 +24,15 @@ def make_data(config: Config) -> tuple[np.ndarray, np.ndarray]:
     n, d = int(config.n or 1), int(config.d or 1)
     x = rng.standard_normal((n, d))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
+    if config.mode == "eos":
+        x *= np.sqrt(d)  # |x|^2 = d: O(1) coordinates, the usual scale for an MLP's inputs
     scale = float(config.target_scale or 0.0)
     if config.target == "zero":
         y = np.zeros(n)
     elif config.target == "random":
         y = scale * rng.standard_normal(n)
     else:
-        w1 = rng.standard_normal((d, TEACHER_WIDTH)) * np.sqrt(d)  # unit-norm x -> O(1) fields
+        w1 = rng.standard_normal((d, TEACHER_WIDTH)) * np.sqrt(d) / np.linalg.norm(x[0])
         w2 = rng.standard_normal(TEACHER_WIDTH)
         raw = np.tanh(x @ w1) @ w2
         std = float(np.std(raw))

@@ -2,7 +2,7 @@
 
 ``simulate_catapult`` records every step of the uv model (step, loss, ntk = lambda_t, output
 f_t on the first sample); ``simulate_eos`` records every ``sharpness_every`` steps of the MLP
-(step, loss, sharpness, grad_norm). Both stream chunks to ``on_chunk``, poll ``should_stop``
+(step, loss, sharpness). Both stream chunks to ``on_chunk``, poll ``should_stop``
 between chunks (-> ``interrupted``) and stop at the first non-finite value or a loss beyond
 :func:`divergence_cap` (-> ``diverged``), keeping the finite records before it.
 """
@@ -178,12 +178,12 @@ def simulate_eos(
     is <= steps; the sharpness is a warm-started power iteration (``power_iters`` HVPs).
     """
     started = time.perf_counter()
-    keys = ("step", "loss", "sharpness", "grad_norm")
+    keys = ("step", "loss", "sharpness")
     dt = _dtype(config)
     with jax.enable_x64(config.dtype == "float64"):
         x_np, y_np = make_data(config)
         x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
-        width, depth = int(config.width or 1), int(config.depth)
+        width, depth = int(config.width or 1), int(config.depth or 1)
         dims = tuple(mlp.layer_dims(x.shape[1], width, depth))
         k_init, k_vec = jax.random.split(jax.random.PRNGKey(seed))
         theta = mlp.flatten(mlp.init_params(k_init, x.shape[1], width, depth, dt))
@@ -196,19 +196,23 @@ def simulate_eos(
         rec = _Recorder(on_chunk)
         done, stopped = 0, False
         step_fn: Callable[..., Any] = mlp.chunk
+        # one compiled chunk length for the whole run (compiling dominates short runs): the last
+        # chunk is computed in full and its records beyond n_records are dropped
+        length = min(EOS_CHUNK, n_records)
         while done < n_records:
             if should_stop is not None and should_stop():
                 stopped = True
                 break
-            length = min(EOS_CHUNK, n_records - done)
             (theta, vec), vals = step_fn(
                 theta, vec, x, y, eta,
                 activation=config.activation, every=every, iters=int(config.power_iters),
                 length=length, dims=dims,
             )  # fmt: skip
-            part = {k: np.asarray(val, dtype=np.float64) for k, val in vals.items()}
-            part["step"] = every * np.arange(done, done + length, dtype=np.float64)
-            done += length
+            keep = min(length, n_records - done)
+            part = {k: np.asarray(val, dtype=np.float64)[:keep] for k, val in vals.items()}
+            length_done = keep
+            part["step"] = every * np.arange(done, done + length_done, dtype=np.float64)
+            done += length_done
             if rec.add(part, cap):
                 break
     summary = {

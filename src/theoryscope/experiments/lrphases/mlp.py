@@ -141,8 +141,7 @@ def chunk(
         th, v = carry
         cur = loss_fn(th)
         sharp, v = power_iteration(loss_fn, th, v, iters)
-        g = grad_fn(th)
-        rec = {"loss": cur, "sharpness": sharp, "grad_norm": jnp.linalg.norm(g)}
+        rec = {"loss": cur, "sharpness": sharp}
         th, _ = jax.lax.scan(gd, th, None, length=every)
         return (th, v), rec
 

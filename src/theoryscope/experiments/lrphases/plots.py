@@ -1,0 +1,108 @@
+"""Figures of the learning-rate-phases experiment (matplotlib ``Figure`` only, no pyplot).
+
+:func:`plot_run` -- two panels against step: (left) the training loss, log scale, with the lazy
+prediction L_0 (1 - eta lambda_0)^(2t) dashed in catapult mode; (right) the NTK curvature
+lambda_t (catapult) or the sharpness (eos) with 2 / eta as a horizontal line (and 4 / eta, the
+uv model's divergence threshold, dotted in catapult mode).
+:func:`plot_phase_diagram` -- final and largest loss against eta lambda_0 with the boundaries
+2 and 4 marked and the measured phases shaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from theoryscope.experiments.lrphases.theory import lazy_loss
+from theoryscope.protocol import Run
+
+__all__ = ["plot_phase_diagram", "plot_run", "save_figure"]
+
+
+def _positive(a: np.ndarray) -> np.ndarray:
+    """Values <= 0 (exact zeros after convergence) as NaN so a log axis can show the rest."""
+    out = np.asarray(a, dtype=np.float64).copy()
+    out[~(out > 0)] = np.nan
+    return out
+
+
+def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
+    """Loss and NTK / sharpness against step with 2 / eta marked."""
+    s = run.series
+    mode = run.summary.get("mode", run.config.get("mode", "catapult"))
+    eta = float(run.summary.get("eta", run.config.get("lr") or np.nan))
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_loss, ax_curv = fig.subplots(1, 2)
+    step = np.asarray(s.get("step", np.zeros(0)))
+    loss = np.asarray(s.get("loss", np.zeros(0)))
+    ax_loss.plot(step, _positive(loss), color="tab:blue", lw=1.2, label="training loss")
+    if mode == "catapult" and len(step):
+        a = float(run.summary.get("eta_lambda0", np.nan))
+        if np.isfinite(a) and a < 2.0:
+            pred = lazy_loss(float(loss[0]), a, step)
+            ax_loss.plot(step, _positive(pred), "k--", lw=1, label=r"$L_0(1-\eta\lambda_0)^{2t}$")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss")
+    title = f"{mode}: eta={eta:.4g}"
+    if mode == "catapult":
+        title += f", eta*lambda0={run.summary.get('eta_lambda0', np.nan):.3g}"
+    ax_loss.set_title(f"{title} ({run.status})", fontsize=10)
+    ax_loss.legend(fontsize=8)
+
+    key, label = ("ntk", r"NTK $\lambda_t$") if mode == "catapult" else ("sharpness", "sharpness")
+    curv = np.asarray(s.get(key, np.zeros(0)))
+    ax_curv.plot(step, curv, color="tab:purple", lw=1.2, marker="." if mode == "eos" else None,
+                 ms=2, label=label)  # fmt: skip
+    if np.isfinite(eta) and eta > 0:
+        ax_curv.axhline(2.0 / eta, color="k", ls="--", lw=1, label=r"$2/\eta$")
+        if mode == "catapult":
+            ax_curv.axhline(4.0 / eta, color="tab:red", ls=":", lw=1, label=r"$4/\eta$")
+    ax_curv.set_xlabel("step")
+    ax_curv.set_ylabel(label)
+    if mode == "catapult" and len(curv) and np.isfinite(curv).all() and eta > 0:
+        top = max(float(np.max(curv)), 2.0 / eta) * 1.15
+        ax_curv.set_ylim(0.0, min(top, 4.5 / eta if run.status != "diverged" else top))
+    ax_curv.legend(fontsize=8)
+    return fig
+
+
+def plot_phase_diagram(diagram: Mapping[str, Any]) -> Figure:
+    """Final and max loss against eta lambda_0 (log scale), boundaries 2 and 4 dashed."""
+    a = np.asarray(diagram["eta_lambda0"], dtype=np.float64)
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    finite_max = _positive(np.where(np.isfinite(diagram["max_loss"]), diagram["max_loss"], np.nan))
+    finite_fin = _positive(
+        np.where(np.isfinite(diagram["final_loss"]), diagram["final_loss"], np.nan)
+    )
+    ax.plot(a, finite_max, "o-", ms=3, color="tab:orange", label="max loss")
+    ax.plot(a, finite_fin, "s-", ms=3, color="tab:blue", label="final loss")
+    div = ~np.isfinite(np.asarray(diagram["final_loss"], dtype=np.float64))
+    if div.any():
+        ax.axvspan(float(a[div].min()), float(a.max()), color="tab:red", alpha=0.12,
+                   label="diverged (measured)")  # fmt: skip
+    for b in diagram.get("boundaries", (2.0, 4.0)):
+        ax.axvline(float(b), color="k", ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\eta\,\lambda_0$")
+    ax.set_ylabel("loss")
+    ax.set_title(
+        f"uv model, width {diagram['width']}, {diagram['steps']} steps: "
+        f"lazy | catapult | divergent at 2 and 4",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` (parent folders created)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=dpi)
+    return p
