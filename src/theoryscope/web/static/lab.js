@@ -202,6 +202,14 @@ function resizeForm(c) {
   return c;
 }
 
+/** Replace the controls' config in place: the controls' closures hold on to this one object. */
+function setForm(c) {
+  const copy = structuredClone(c);
+  for (const key of Object.keys(S.form)) delete S.form[key];
+  Object.assign(S.form, copy);
+  resizeForm(S.form);
+}
+
 // -------------------------------------------------------------------------------------------
 // controls
 // -------------------------------------------------------------------------------------------
@@ -640,12 +648,12 @@ async function reset() {
   setTimeout(loadHistory, 600);
 }
 
-async function openRun(id, { setForm = true } = {}) {
+async function openRun(id, { loadConfig = true } = {}) {
   showError(null);
   const info = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
   closeRun();
-  if (setForm) {
-    S.form = resizeForm({ ...S.form, ...info.config });
+  if (loadConfig) {
+    setForm({ ...S.form, ...info.config });
     S.seed = info.seed;
     S.opts.gammaTied = info.config.gamma.every((g) => g === info.config.gamma[0]);
     buildDynamic();
@@ -1057,7 +1065,7 @@ function bindPlotControls() {
   $("btn-start").onclick = toggleStart;
   $("btn-reset").onclick = reset;
   $("btn-defaults").onclick = () => {
-    S.form = resizeForm(structuredClone(S.meta.defaults));
+    setForm(S.meta.defaults);
     S.opts.gammaTied = true;
     S.opts.ema = S.form.ema_window;
     buildDynamic();
@@ -1089,7 +1097,7 @@ function bindPlotControls() {
   window.addEventListener("hashchange", () => {
     const shared = decodeHash(location.hash, S.form);
     if (shared && canonical(shared.config) !== canonical(S.form)) {
-      S.form = resizeForm(shared.config);
+      setForm(shared.config);
       S.seed = shared.seed;
       buildDynamic();
       changed();
@@ -1109,6 +1117,7 @@ async function main() {
   S.meta = await api("GET", "/api/meta");
   lossChart = new Chart($("chart-loss"), $("legend-loss"));
   paramChart = new Chart($("chart-params"), $("legend-params"));
+  S.charts = { loss: lossChart, params: paramChart };
 
   let saved = null;
   try {
@@ -1143,7 +1152,7 @@ async function main() {
   if (saved && saved.overlays) saved.overlays.forEach((id) => toggleOverlay(id, true));
   if (runToOpen) {
     try {
-      await openRun(runToOpen, { setForm: false });
+      await openRun(runToOpen, { loadConfig: false });
     } catch (err) {
       toast(`run ${runToOpen} not found; its config is loaded`);
       saveState();
