@@ -9,6 +9,7 @@ between chunks (-> ``interrupted``) and stop at the first non-finite value or a 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -113,10 +114,13 @@ def catapult_init(config: Config, seed: int) -> dict[str, Any]:
     dt = _dtype(config)
     x_np, y_np = make_data(config)
     x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
-    u, v = uv.init_params(jax.random.PRNGKey(seed), int(config.width or 1), x.shape[1], dt)
-    lam0 = float(uv.ntk_top(u, v, x))
+    u_np, v_np = uv.init_params(seed, int(config.width or 1), x.shape[1])
+    u, v = jnp.asarray(u_np, dtype=dt), jnp.asarray(v_np, dtype=dt)
+    st = uv.init_state(u, v, x, y)
+    lam0 = float(st["lambda0"])
     eta = float(config.lr) if config.lr is not None else float(config.lr_scale or 0.0) / lam0
-    return {"x": x, "y": y, "u": u, "v": v, "lambda0": lam0, "eta": eta}
+    first = {k: float(val) for k, val in st["record"].items()}
+    return {"x": x, "y": y, "u": u, "v": v, "lambda0": lam0, "eta": eta, "first": first}
 
 
 def simulate_catapult(
@@ -134,7 +138,7 @@ def simulate_catapult(
         x, y = init["x"], init["y"]
         state = (init["u"], init["v"])
         eta = jnp.asarray(init["eta"], dtype=_dtype(config))
-        first = {k: float(val) for k, val in uv.record(state[0], state[1], x, y).items()}
+        first = init["first"]
         cap = divergence_cap(first["loss"], int(config.width or 1))
         rec = _Recorder(on_chunk)
         steps = int(config.steps or 1)
@@ -185,14 +189,13 @@ def simulate_eos(
         x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
         width, depth = int(config.width or 1), int(config.depth or 1)
         dims = tuple(mlp.layer_dims(x.shape[1], width, depth))
-        k_init, k_vec = jax.random.split(jax.random.PRNGKey(seed))
-        theta = mlp.flatten(mlp.init_params(k_init, x.shape[1], width, depth, dt))
-        vec = jax.random.normal(k_vec, theta.shape, dtype=dt)
+        theta_np, vec_np = mlp.init_flat(seed, dims)
+        theta, vec = jnp.asarray(theta_np, dtype=dt), jnp.asarray(vec_np, dtype=dt)
         eta = jnp.asarray(config.lr, dtype=dt)
         every = int(config.sharpness_every)
         n_records = int(config.steps or 1) // every + 1
-        loss0 = float(mlp.make_loss(x, y, config.activation, dims)(theta))
-        cap = divergence_cap(loss0, 1)
+        loss0 = math.nan  # read from the first record (no separate compile)
+        cap = math.inf
         rec = _Recorder(on_chunk)
         done, stopped = 0, False
         step_fn: Callable[..., Any] = mlp.chunk
@@ -210,6 +213,9 @@ def simulate_eos(
             )  # fmt: skip
             keep = min(length, n_records - done)
             part = {k: np.asarray(val, dtype=np.float64)[:keep] for k, val in vals.items()}
+            if done == 0:
+                loss0 = float(part["loss"][0])
+                cap = divergence_cap(loss0 if math.isfinite(loss0) else 0.0, 1)
             length_done = keep
             part["step"] = every * np.arange(done, done + length_done, dtype=np.float64)
             done += length_done

@@ -29,18 +29,18 @@ Params = list[tuple[Array, Array]]
 ACTIVATION_FNS: dict[str, Callable[[Array], Array]] = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 
 
-def init_params(key: Array, d: int, width: int, depth: int, dtype: Any) -> Params:
-    """Layers [d] + [width] * depth + [1], W ~ N(0, 1 / fan_in), b = 0."""
-    dims = layer_dims(d, width, depth)
-    keys = jax.random.split(key, len(dims) - 1)
-    return [
-        (
-            jax.random.normal(keys[i], (dims[i], dims[i + 1]), dtype=dtype)
-            / jnp.sqrt(jnp.asarray(dims[i], dtype=dtype)),
-            jnp.zeros((dims[i + 1],), dtype=dtype),
-        )
-        for i in range(len(dims) - 1)
-    ]
+def init_flat(seed: int, dims: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """theta_0 (the layers' W ~ N(0, 1 / fan_in) then b = 0, flattened as :func:`flatten` does)
+    and a random unit start vector for power iteration, drawn by NumPy's PCG64 from ``seed``
+    (compiling JAX's threefry sampler costs seconds on a CPU)."""
+    rng = np.random.default_rng([seed, 2])
+    parts = []
+    for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
+        parts.append(rng.standard_normal(fan_in * fan_out) / np.sqrt(fan_in))
+        parts.append(np.zeros(fan_out))
+    theta = np.concatenate(parts)
+    vec = rng.standard_normal(theta.shape)
+    return theta, vec / np.linalg.norm(vec)
 
 
 def forward(params: Params, x: Array, activation: str) -> Array:

@@ -22,6 +22,7 @@ from theoryscope.experiments.lrphases.engine import _dtype, catapult_init, diver
 from theoryscope.experiments.lrphases.theory import (
     DIVERGENT_BOUNDARY,
     LAZY_BOUNDARY,
+    classify,
     phase_of,
 )
 
@@ -54,22 +55,18 @@ def phase_diagram(
         init = catapult_init(config, seed)
         lam0 = init["lambda0"]
         dt = _dtype(config)
-        l0 = float(uv.loss(init["u"], init["v"], init["x"], init["y"]))
-        cap = divergence_cap(l0, int(config.width or 1))
+        cap = divergence_cap(init["first"]["loss"], int(config.width or 1))
         out = uv.sweep(
             init["u"], init["v"], init["x"], init["y"],
             jnp.asarray(scales / lam0, dtype=dt), jnp.asarray(cap, dtype=dt),
             steps=int(config.steps or 1),
         )  # fmt: skip
         res = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
-    measured = []
-    for final, peak in zip(res["final_loss"], res["max_loss"], strict=True):
-        if not np.isfinite(final) or final >= l0:
-            measured.append("divergent")
-        elif peak > l0 * (1.0 + 1e-6):
-            measured.append("catapult")
-        else:
-            measured.append("lazy")
+    l0 = float(res["initial_loss"][0])
+    measured = [
+        classify(l0, float(final), float(peak))
+        for final, peak in zip(res["final_loss"], res["max_loss_after_start"], strict=True)
+    ]
     predicted = [phase_of(float(a)) for a in scales]
     return {
         "width": int(config.width or 1),
@@ -80,7 +77,7 @@ def phase_diagram(
         "eta_lambda0": scales,
         "eta": scales / lam0,
         "final_loss": res["final_loss"],
-        "max_loss": res["max_loss"],
+        "max_loss": np.maximum(res["max_loss_after_start"], l0),
         "final_ntk": res["final_ntk"],
         "phase_measured": measured,
         "phase_predicted": predicted,

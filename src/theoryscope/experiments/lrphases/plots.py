@@ -65,8 +65,7 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
     ax_curv.set_xlabel("step")
     ax_curv.set_ylabel(label)
     if mode == "catapult" and len(curv) and np.isfinite(curv).all() and eta > 0:
-        top = max(float(np.max(curv)), 2.0 / eta) * 1.15
-        ax_curv.set_ylim(0.0, min(top, 4.5 / eta if run.status != "diverged" else top))
+        ax_curv.set_ylim(0.0, max(float(np.max(curv)), 4.0 / eta) * 1.1)
     ax_curv.legend(fontsize=8)
     return fig
 

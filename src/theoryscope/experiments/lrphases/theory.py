@@ -121,18 +121,26 @@ def lazy_loss(initial_loss: float, eta_lambda0: float, steps: np.ndarray) -> np.
     return initial_loss * (1.0 - eta_lambda0) ** (2.0 * np.asarray(steps, dtype=np.float64))
 
 
-def measured_phase(run: Run) -> str:
-    """lazy: the loss never rose above L_0; catapult: it rose, then fell below L_0;
-    divergent: the run diverged or ended above L_0."""
-    loss = run.series.get("loss", np.zeros(0))
-    if run.status == "diverged" or len(loss) == 0:
+#: Relative rise of the loss above L_0 that counts as a catapult (float32 rounding is ~1e-7).
+RISE_TOLERANCE = 1e-5
+
+
+def classify(initial_loss: float, final_loss: float, max_loss_after_start: float) -> str:
+    """Measured phase: divergent (non-finite, or final loss >= L_0), catapult (the loss rose
+    above L_0 at some step t >= 1, then fell below it), lazy (it never rose)."""
+    if not np.isfinite(final_loss) or final_loss >= initial_loss:
         return "divergent"
-    l0 = float(loss[0])
-    if float(loss[-1]) >= l0:
-        return "divergent"
-    if float(np.max(loss)) > l0 * (1.0 + 1e-6):
+    if max_loss_after_start > initial_loss * (1.0 + RISE_TOLERANCE):
         return "catapult"
     return "lazy"
+
+
+def measured_phase(run: Run) -> str:
+    """:func:`classify` applied to a run (a diverged run is divergent)."""
+    loss = run.series.get("loss", np.zeros(0))
+    if run.status == "diverged" or len(loss) < 2:
+        return "divergent" if run.status == "diverged" or len(loss) == 0 else "lazy"
+    return classify(float(loss[0]), float(loss[-1]), float(np.max(loss[1:])))
 
 
 def compare(run: Run, theory: Theory) -> dict[str, Any]:
