@@ -84,7 +84,7 @@ def test_measured_half_time_interpolates_between_records():
 
 
 def test_full_mode_starts_in_the_kernel_regime_and_moves_the_biases():
-    config = spectral.Config(neurons=20, freqs=(1, 3), lr=0.5, steps=120, mode="full", records=15)
+    config = spectral.Config(neurons=12, freqs=(1, 3), lr=0.5, steps=120, mode="full", records=15)
     run = spectral.simulate(config)
     theory = spectral.predict(config)
     assert run.status == "finished"
@@ -119,3 +119,11 @@ def test_diverging_run_is_stored_as_diverged_with_finite_data(tmp_path):
     assert stored.status == "diverged" and "non-finite" in (stored.message or "")
     assert len(series["loss"]) >= 2 and np.all(np.isfinite(series["loss"]))
     assert np.all(np.isfinite(series["residual"]))
+
+
+def test_full_mode_with_frozen_biases_is_features_mode():
+    base = dict(neurons=12, freqs=(1, 3), lr=1.0, steps=50, records=10, dtype="float64")
+    full = spectral.simulate(spectral.Config(**base, mode="full", bias_lr=0.0))
+    feat = spectral.simulate(spectral.Config(**base, mode="features"))
+    assert full.summary["bias_shift_max"] == 0.0
+    assert np.allclose(full.series["residual"], feat.series["residual"], rtol=1e-12, atol=1e-13)

@@ -109,6 +109,9 @@ def train_command(
     weights: str = typer.Option("plus", "--weights", help="w = 1 (plus) or w = +-1 (sign)."),
     float64: bool = typer.Option(False, "--float64", help="Train in float64 (default float32)."),
     records: str = typer.Option("200", "--records", help="Recorded points (log-spaced)."),
+    bias_lr: str = typer.Option(
+        "1.0", "--bias-lr", help="full mode: biases step with bias_lr * lr (>= 0)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     out: Path = typer.Option(Path("theoryscope-out"), "--out", help="Directory for the PNG."),
     figure: bool = typer.Option(True, "--figure/--no-figure", help="Write the PNG figure."),
@@ -120,7 +123,7 @@ def train_command(
     config = Config.from_dict({
         "neurons": neurons, "freqs": parse_freqs(freqs), "lr": lr, "steps": steps, "mode": mode,
         "bias": bias, "weights": weights, "feature_seed": seed_value,
-        "dtype": "float64" if float64 else "float32", "records": records,
+        "dtype": "float64" if float64 else "float32", "records": records, "bias_lr": bias_lr,
     })  # fmt: skip
     store = open_store(store_path)
     from theoryscope.runner import execute, stop_on_sigint

@@ -85,10 +85,12 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
     )
     if count:
         pred = theory.eig_residual[:count]
-        scale = float(np.max(np.abs(pred[0]))) or 1.0
+        # relative to the larger of the record's and the initial prediction (diverging runs grow)
+        scale = np.maximum(np.max(np.abs(pred), axis=1), np.max(np.abs(pred[0])))
+        scale = np.where(scale > 0, scale, 1.0)
         with np.errstate(invalid="ignore"):
-            err = np.abs(series["eig_residual"] - pred)
-        out["eig_residual_max_error"] = float(np.max(err)) / scale
+            err = np.max(np.abs(series["eig_residual"] - pred), axis=1) / scale
+        out["eig_residual_max_error"] = float(np.max(err))
         out["residual_max_error"] = float(
             np.max(np.abs(series["residual"] - theory.residual[:count]))
         )

@@ -42,6 +42,8 @@ class Config:
             so that ``predict(config)`` sees the very features the run trains.
         dtype: ``float32`` (default) or ``float64`` arithmetic of the training loop.
         records: number of recorded points (log-spaced in the step), >= 2.
+        bias_lr: in ``full`` mode the biases step with ``bias_lr * lr`` (>= 0; 1 is plain GD,
+            0 freezes them and reproduces ``features`` mode).
     """
 
     neurons: int = 200
@@ -54,6 +56,7 @@ class Config:
     feature_seed: int = 0
     dtype: str = "float32"
     records: int = 200
+    bias_lr: float = 1.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -68,6 +71,7 @@ class Config:
         set_(self, "feature_seed", as_int("feature_seed", self.feature_seed, low=0, high=2**31 - 1))
         as_choice("dtype", self.dtype, DTYPES)
         set_(self, "records", as_int("records", self.records, low=2, high=100_000))
+        set_(self, "bias_lr", as_float("bias_lr", self.bias_lr, low=0.0))
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""

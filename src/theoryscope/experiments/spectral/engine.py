@@ -9,8 +9,8 @@ Since every integral is closed form (:mod:`.gram`),
     G(b) = <sigma_i, sigma_j>/n,  F(b) = P(b) A / sqrt(n),
 
 with no sampling error. ``features`` mode trains a only (G, F fixed: the talk's linear dynamics,
-``a <- a - eta (G a - F)``); ``full`` mode trains a and the biases b by ``jax.grad`` of the closed
-form (the talk's nonlinear dynamics ``da_i/dt = -int r sigma_i``, ``db_i/dt = a_i int r sigma_i'``,
+``a <- a - eta (G a - F)``); ``full`` mode trains a (step eta) and the biases b (step
+``bias_lr * eta``) by ``jax.grad`` of the closed form (the talk's nonlinear dynamics ``da_i/dt = -int r sigma_i``, ``db_i/dt = a_i int r sigma_i'``,
 slide "Learning dynamics based on gradient flow: nonlinear"). Both start from ``a = 0`` (so
 ``h = 0`` and every Fourier residual starts at ``-A_k``).
 
@@ -67,13 +67,13 @@ def _metrics_features(a: Any, g: Any, f: Any, proj: Any, amps: Any, vecs: Any) -
 
 
 @jax.jit
-def _advance_full(a: Any, b: Any, w: Any, freqs: Any, amps: Any, lr: Any, k: Any) -> Any:
+def _advance_full(a: Any, b: Any, w: Any, freqs: Any, amps: Any, lr: Any, lr_b: Any, k: Any) -> Any:
     grad = jax.grad(loss_full, argnums=(0, 1))
 
     def body(_: Any, state: Any) -> Any:
         x, y = state
         ga, gb = grad(x, y, w, freqs, amps)
-        return x - lr * ga, y - lr * gb
+        return x - lr * ga, y - lr_b * gb
 
     return jax.lax.fori_loop(0, k, body, (a, b))
 
@@ -121,6 +121,7 @@ def simulate(
     with jax.enable_x64(config.dtype == "float64"):
         dt = jnp.float64 if config.dtype == "float64" else jnp.float32
         lr = jnp.asarray(config.lr, dt)
+        lr_b = jnp.asarray(config.lr * config.bias_lr, dt)
         amps = jnp.asarray(problem.amplitudes, dt)
         vecs = jnp.asarray(problem.eigenvectors[:, :m], dt)
         a = jnp.zeros(config.neurons, dt)
@@ -143,7 +144,7 @@ def simulate(
                 out = _metrics_features(a, g, f, proj, amps, vecs)
             else:
                 if k:
-                    a, b = _advance_full(a, b, w, freqs, amps, lr, k)
+                    a, b = _advance_full(a, b, w, freqs, amps, lr, lr_b, k)
                 out = _metrics_full(a, b, w, freqs, amps, w, b0, f, vecs)
             loss, resid, eig, finite = (np.asarray(x) for x in out)
             if not (bool(finite) and math.isfinite(float(loss))):
