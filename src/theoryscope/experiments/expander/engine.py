@@ -9,7 +9,8 @@ SGD (spec 3), step n with batch X_n (B x d) and targets y_n:
     U = W_froz W1 (k x d),  Z = X U^T (B x k),  (sigma, sigma') = fused pair of Z
     f = sigma W2,  e = y - f,  L_B = 1/2 mean e^2               (recorded before the update)
     g2 = -(1/B) sigma^T e
-    g1 = W_froz^T (dZ^T X),  dZ = -(1/B) e W2 * sigma'(Z)  =>  dZ^T X = -(1/B) W2 * (sigma'^T (e X))
+    g1 = W_froz^T (dZ^T X),  dZ = -(1/B) e W2 * sigma'(Z)
+       = -(1/B) ((P * W2) W_froz)^T  with  P = (e X)^T sigma'  (d x k)
     W1 <- W1 - eta g1,   W2 <- W2 - (eta / k) g2
 
 Implementation: the whole step is one jitted computation written by hand (one sin/cos pair per
@@ -141,9 +142,11 @@ def loss_and_grads(
     e = y - s @ W2
     loss = 0.5 * jnp.mean(e * e)
     inv_b = 1.0 / B
-    g2 = -(s.T @ e) * inv_b
-    dU = -(W2[:, None] * (ds.T @ (e[:, None] * X))) * inv_b  # dZ^T X, (k x d)
-    g1 = W_froz.T @ dU
+    # Contractions over the batch are written with the batch axis leading on the left
+    # (e @ s, (e X)^T @ ds): XLA CPU runs the transposed forms (s^T e) several times slower.
+    g2 = -(e @ s) * inv_b
+    P = (e[:, None] * X).T @ ds  # (d x k) = (dZ^T X)^T * (-B) / W2
+    g1 = -((P * W2[None, :]) @ W_froz).T * inv_b  # W_froz^T (dZ^T X)
     return loss, g1, g2
 
 
