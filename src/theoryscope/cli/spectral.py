@@ -177,7 +177,8 @@ def _print_train(payload: dict[str, Any], config: Config) -> None:
              f"{_fmt(row['t_half_predicted']):<18} {_fmt(row['ratio']):<8} "
              f"{_fmt(row['final_residual_measured'])} / {_fmt(row['final_residual_predicted'])}")  # fmt: skip
     echo(f"  half-time exponent in k: measured {_fmt(agree['t_half_exponent_measured'])}, "
-         f"predicted {_fmt(agree['t_half_exponent_predicted'])} (talk, fixed biases: 4)")  # fmt: skip
+         f"predicted {_fmt(agree['t_half_exponent_predicted_reached'])} on the same freqs, "
+         f"{_fmt(agree['t_half_exponent_predicted'])} on all (talk, fixed biases: 4)")  # fmt: skip
     echo(f"  low frequencies first: {agree['low_frequencies_first']}   eigen-component error "
          f"{_fmt(agree['eig_residual_max_error'])}")  # fmt: skip
     if payload.get("figure"):
