@@ -1,4 +1,4 @@
-"""``theoryscope lrphases``: the catapult (uv model), the edge of stability (MLP), the phase diagram."""
+"""``theoryscope lrphases``: catapult (uv model), edge of stability (MLP), phase diagram."""
 
 from __future__ import annotations
 
@@ -179,8 +179,10 @@ def eos_command(
     target: str = typer.Option("random", "--target", help="Labels: " + ", ".join(TARGETS)),
     target_scale: str = typer.Option("2.0", "--target-scale", help="Label size >= 0."),
     every: str = typer.Option("10", "--every", help="Measure the sharpness every this many steps."),
-    power_iters: str = typer.Option(
-        "10", "--power-iters", help="Power-iteration steps per sharpness estimate (warm-started)."
+    lanczos_iters: str = typer.Option(
+        "10",
+        "--lanczos-iters",
+        help="Lanczos steps (Hessian-vector products) per sharpness estimate.",
     ),
     seed: str = typer.Option("0", "--seed", help="PRNG seed of the initialization."),
     float64: bool = typer.Option(False, "--float64", help="Compute in float64."),
@@ -192,8 +194,8 @@ def eos_command(
     """Full-batch GD on an MLP with its sharpness tracked: progressive sharpening, then 2/eta."""
     config = Config.create(
         mode="eos", lr=lr, steps=steps, width=width, depth=depth, activation=activation, d=d, n=n,
-        target=target, target_scale=target_scale, sharpness_every=every, power_iters=power_iters,
-        dtype="float64" if float64 else "float32",
+        target=target, target_scale=target_scale, sharpness_every=every,
+        lanczos_iters=lanczos_iters, dtype="float64" if float64 else "float32",
     )  # fmt: skip
     _run_and_report(config, _seed(seed), store_path, out, figure, as_json)
 

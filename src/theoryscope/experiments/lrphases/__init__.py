@@ -11,7 +11,7 @@ Python API::
     cfg = lrphases.Config(mode="catapult", width=1000, lr_scale=3.0, steps=200)
     run = lrphases.simulate(cfg, seed=0)       # run.series["loss"], ["ntk"], ["output"]
     theory = lrphases.predict(cfg)             # phase, boundaries, 2 / eta, peak step
-    agreement = lrphases.compare(run, theory)  # final lambda vs 2 / eta, phase measured vs predicted
+    agreement = lrphases.compare(run, theory)  # final lambda vs 2 / eta; phase vs predicted
     diagram = lrphases.phase_diagram(cfg)      # final / max loss against eta lambda_0
 
 JAX and matplotlib load on first use, so importing this package is cheap.

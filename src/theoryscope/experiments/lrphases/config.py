@@ -76,7 +76,7 @@ class Config:
         target: labels (:data:`TARGETS`); target_scale their size (>= 0).
         data_seed: seed of the fixed data set and labels (the network init uses the run seed).
         sharpness_every: eos: record (loss and sharpness) every this many steps.
-        power_iters: eos: power-iteration steps per sharpness estimate (warm-started).
+        lanczos_iters: eos: Lanczos steps (Hessian-vector products) per sharpness estimate.
         dtype: ``float32`` (default) or ``float64``.
     """
 
@@ -93,7 +93,7 @@ class Config:
     target_scale: float | None = None
     data_seed: int = 0
     sharpness_every: int = 10
-    power_iters: int = 10
+    lanczos_iters: int = 10
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -121,7 +121,7 @@ class Config:
             "sharpness_every",
             as_int("sharpness_every", self.sharpness_every, low=1, high=100_000),
         )
-        set_(self, "power_iters", as_int("power_iters", self.power_iters, low=1, high=10_000))
+        set_(self, "lanczos_iters", as_int("lanczos_iters", self.lanczos_iters, low=2, high=1000))
         as_choice("dtype", self.dtype, DTYPES)
         lr, lr_scale = self.lr, self.lr_scale
         if lr is not None:

@@ -179,7 +179,7 @@ def simulate_eos(
     """Full-batch GD on the MLP; every ``sharpness_every`` steps record loss and sharpness.
 
     Records sit at steps 0, k, 2k, ... (k = sharpness_every) up to the last multiple of k that
-    is <= steps; the sharpness is a warm-started power iteration (``power_iters`` HVPs).
+    is <= steps; the sharpness is a warm-started Lanczos estimate (``lanczos_iters`` HVPs).
     """
     started = time.perf_counter()
     keys = ("step", "loss", "sharpness")
@@ -208,7 +208,7 @@ def simulate_eos(
                 break
             (theta, vec), vals = step_fn(
                 theta, vec, x, y, eta,
-                activation=config.activation, every=every, iters=int(config.power_iters),
+                activation=config.activation, every=every, iters=int(config.lanczos_iters),
                 length=length, dims=dims,
             )  # fmt: skip
             keep = min(length, n_records - done)

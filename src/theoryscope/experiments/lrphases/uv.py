@@ -15,7 +15,8 @@ label y, with g = f - y)::
     f'      = f - eta lambda g + eta^2 g^2 f / m
     lambda' = lambda - 4 eta g f / m + eta^2 g^2 lambda / m
 
-With y = 0: f' = f (1 - eta lambda + eta^2 f^2 / m), lambda' = lambda + eta f^2 (eta lambda - 4) / m,
+With y = 0 (paper eq. 3): f' = f (1 - eta lambda + eta^2 f^2 / m) and
+lambda' = lambda + eta f^2 (eta lambda - 4) / m,
 so lambda grows for eta lambda > 4 (divergence) and shrinks for eta lambda < 4; for
 2 < eta lambda_0 < 4 the loss first grows like (1 - eta lambda_0)^(2t) until f^2 = O(m), and
 lambda falls below 2 / eta, after which the loss converges (the catapult).
@@ -59,7 +60,7 @@ def loss(u: Array, v: Array, x: Array, y: Array) -> Array:
 def grads(u: Array, v: Array, x: Array, y: Array) -> tuple[Array, Array]:
     """Analytic gradient of :func:`loss`: with r_a = (f_a - y_a) / n,
 
-    dL/dU = v (X^T r)^T / sqrt(m),   dL/dv = U X^T r / sqrt(m)   (chain rule on f = v^T U x / sqrt m).
+    dL/dU = v (X^T r)^T / sqrt(m),  dL/dv = U X^T r / sqrt(m)  (chain rule on f = v^T U x / sqrt m).
     """
     m = u.shape[0]
     n = x.shape[0]
