@@ -101,6 +101,7 @@ def test_config_round_trip_and_errors():
     config = Config(neurons=12, freqs="1,3", lr=0.5, steps=7, mode="full")
     assert Config.from_dict(config.to_dict()) == config
     assert config.config_hash() == Config.from_dict(config.to_dict()).config_hash()
+    assert Config.from_dict({"lr": 0.5, "t_eff": 10}).steps == 20
     for bad in ({"neurons": 0}, {"lr": 0}, {"steps": 0}, {"freqs": "1,-2"}, {"mode": "adam"},
                 {"freqs": "3,3"}, {"colour": 1}):  # fmt: skip
         with pytest.raises(ConfigError):

@@ -85,12 +85,23 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line."""
-        known = sorted(f.name for f in fields(cls))
+        """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line.
+
+        ``t_eff`` (as sweeps pass it) sets ``steps = ceil(t_eff / lr)``: GD time ``t = lr * step``.
+        """
+        data = dict(data)
+        known = sorted([f.name for f in fields(cls)] + ["t_eff"])
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(known)}")
-        return cls(**dict(data))
+        t_eff = data.pop("t_eff", None)
+        if t_eff is not None:
+            if "steps" in data:
+                raise ConfigError("t_eff", "given together with steps; allowed: one of them")
+            lr = as_float("lr", data.get("lr", cls.lr), low=0.0, low_open=True)
+            t = as_float("t_eff", t_eff, low=0.0, low_open=True)
+            data["steps"] = max(1, math.ceil(t / lr - 1e-9))
+        return cls(**data)
 
     def config_hash(self) -> str:
         """A stable hash of the config (used by sweeps to skip finished runs)."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import time
-from functools import partial
 from typing import Any
 
 import jax
@@ -78,7 +77,7 @@ def _advance_full(a: Any, b: Any, w: Any, freqs: Any, amps: Any, lr: Any, lr_b: 
     return jax.lax.fori_loop(0, k, body, (a, b))
 
 
-@partial(jax.jit, static_argnums=())
+@jax.jit
 def _metrics_full(
     a: Any, b: Any, w: Any, freqs: Any, amps: Any, w0: Any, b0: Any, f0: Any, vecs: Any
 ) -> Any:
