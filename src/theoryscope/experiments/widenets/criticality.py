@@ -73,16 +73,21 @@ class Critical:
         return out
 
 
+@partial(jax.jit, static_argnames=("act",))
+def _moments_jit(act: Activation, k: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    f, d1, d2 = act.fn, act.d1, act.d2
+    return (
+        gauss_expect_1d(lambda z: f(z) ** 2, k, nodes=NODES_1D),
+        gauss_expect_1d(lambda z: d1(z) ** 2, k, nodes=NODES_1D),
+        gauss_expect_1d(lambda z: f(z) * d2(z), k, nodes=NODES_1D),
+    )
+
+
 def _moments(act: Activation, k: Any) -> dict[str, np.ndarray]:
     """E_K[sigma^2], E_K[sigma'^2], E_K[sigma sigma''] for an array of K (float64)."""
     with jax.enable_x64(True):
-        k = jnp.asarray(k, jnp.float64)
-        f, d1, d2 = act.fn, act.d1, act.d2
-        return {
-            "s2": np.asarray(gauss_expect_1d(lambda z: f(z) ** 2, k, nodes=NODES_1D)),
-            "d1sq": np.asarray(gauss_expect_1d(lambda z: d1(z) ** 2, k, nodes=NODES_1D)),
-            "ssdd": np.asarray(gauss_expect_1d(lambda z: f(z) * d2(z), k, nodes=NODES_1D)),
-        }
+        s2, d1sq, ssdd = _moments_jit(act, jnp.asarray(k, jnp.float64))
+        return {"s2": np.asarray(s2), "d1sq": np.asarray(d1sq), "ssdd": np.asarray(ssdd)}
 
 
 def susceptibilities(activation: Any, k_star: float, cw: float) -> tuple[float, float]:

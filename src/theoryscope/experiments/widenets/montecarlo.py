@@ -39,13 +39,19 @@ BATCH_WEIGHTS = 2**24
 
 
 def init_params(key: jax.Array, widths: Sequence[int], dtype: Any = jnp.float32) -> list[dict]:
-    """Standard-normal weights and biases for widths (n_0, n_1, ..., n_L)."""
-    params = []
-    keys = jax.random.split(key, 2 * (len(widths) - 1))
-    for l in range(1, len(widths)):
-        w = jax.random.normal(keys[2 * l - 2], (widths[l], widths[l - 1]), dtype)
-        b = jax.random.normal(keys[2 * l - 1], (widths[l],), dtype)
-        params.append({"w": w, "b": b})
+    """Standard-normal weights and biases for widths (n_0, n_1, ..., n_L).
+
+    One ``jax.random.normal`` draw, sliced: a single threefry kernel keeps compilation short.
+    """
+    sizes = [(widths[l], widths[l - 1]) for l in range(1, len(widths))]
+    total = sum(a * b + a for a, b in sizes)
+    flat = jax.random.normal(key, (total,), dtype)
+    params, at = [], 0
+    for a, b in sizes:
+        w = flat[at : at + a * b].reshape(a, b)
+        at += a * b
+        params.append({"w": w, "b": flat[at : at + a]})
+        at += a
     return params
 
 

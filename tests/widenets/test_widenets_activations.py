@@ -1,0 +1,110 @@
+"""Closed-form kernel maps against quadrature and Monte Carlo; NaN safety (spec 2)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from theoryscope.errors import ConfigError
+from theoryscope.experiments.widenets.activations import (
+    CLOSED_FORM,
+    fast_arccos,
+    fast_arcsin,
+    get_activation,
+)
+
+
+def _pairs(qmax: float, n: int = 200, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    q1, q2 = rng.uniform(0.01, qmax, n), rng.uniform(0.01, qmax, n)
+    rho = rng.uniform(-1, 1, n)
+    rho[:6] = [1.0, -1.0, 1 - 1e-12, -1 + 1e-12, 0.0, 1e-9]
+    return q1, q2, rho * np.sqrt(q1 * q2)
+
+
+@pytest.mark.parametrize("name", CLOSED_FORM)
+def test_closed_form_matches_quadrature_to_1e10(name):
+    q1, q2, c = _pairs(2.0)
+    act = get_activation(name)
+    with jax.enable_x64(True):
+        f, g = act.maps(q1, q2, c, method="closed")
+        fq, gq = act.maps(q1, q2, c, method="quadrature")
+    assert np.max(np.abs(np.asarray(f) - np.asarray(fq))) < 1e-10
+    assert np.max(np.abs(np.asarray(g) - np.asarray(gq))) < 1e-10
+
+
+def test_sin_quadrature_matches_its_closed_form():
+    # E[sin u sin v] = exp(-(q1+q2)/2) sinh c, E[cos u cos v] = exp(-(q1+q2)/2) cosh c
+    q1, q2, c = _pairs(4.0, seed=1)
+    with jax.enable_x64(True):
+        f, g = get_activation("sin").maps(q1, q2, c)
+    e = np.exp(-(q1 + q2) / 2)
+    assert np.max(np.abs(np.asarray(f) - e * np.sinh(c))) < 1e-10
+    assert np.max(np.abs(np.asarray(g) - e * np.cosh(c))) < 1e-10
+
+
+@pytest.mark.parametrize("name", CLOSED_FORM)
+def test_closed_form_matches_monte_carlo(name):
+    rng = np.random.default_rng(42)
+    n = 400_000
+    act = get_activation(name)
+    for q1, q2, rho in ((1.0, 0.5, 0.3), (2.0, 1.5, -0.8), (0.7, 0.7, 0.999)):
+        z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
+        u = np.sqrt(q1) * z1
+        v = np.sqrt(q2) * (rho * z1 + np.sqrt(1 - rho**2) * z2)
+        c = rho * np.sqrt(q1 * q2)
+        with jax.enable_x64(True):
+            f, g = (float(a) for a in act.maps(np.array(q1), np.array(q2), np.array(c)))
+            su, sv = np.asarray(act.fn(u)), np.asarray(act.fn(v))
+            du, dv = np.asarray(act.d1(u)), np.asarray(act.d1(v))
+        for est, exact in ((su * sv, f), (du * dv, g)):
+            se = est.std() / np.sqrt(n)
+            assert abs(est.mean() - exact) < 5 * se + 1e-12, (name, q1, q2, rho)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["relu", "erf", "cos", "sqrt2cos", "identity", "tanh", "gelu"])
+def test_no_nan_at_theta_0_and_pi_and_zero_variance(name, dtype):
+    q = np.array([1.0, 1.0, 1.0, 1.0, 0.0, 3.0, 1e-30], dtype)
+    # c slightly beyond +-sqrt(q1 q2), as rounding produces; zero variance; tiny variance
+    c = np.array([1.0 + 1e-7, -1.0 - 1e-7, 1.0, -1.0, 0.0, 3.0 * (1 - 1e-7), 1e-30], dtype)
+    with jax.enable_x64(dtype == "float64"):
+        f, g = get_activation(name).maps(q, q, c)
+    assert np.all(np.isfinite(np.asarray(f))) and np.all(np.isfinite(np.asarray(g)))
+
+
+def test_relu_exact_at_theta_0_and_pi():
+    with jax.enable_x64(True):
+        f, g = get_activation("relu").maps(np.array([2.0, 2.0]), np.array([2.0, 2.0]), np.array([2.0, -2.0]))
+    assert np.allclose(np.asarray(f), [1.0, 0.0], atol=1e-15)  # q/2 at theta = 0, 0 at pi
+    assert np.allclose(np.asarray(g), [0.5, 0.0], atol=1e-15)
+
+
+def test_fast_inverse_trig_matches_numpy():
+    x = np.concatenate([np.linspace(-1, 1, 20001), 1 - np.logspace(-16, -1, 50), [1e-300]])
+    with jax.enable_x64(True):
+        assert np.max(np.abs(np.asarray(fast_arccos(x)) - np.arccos(x))) < 1e-14
+        assert np.max(np.abs(np.asarray(fast_arcsin(x)) - np.arcsin(x))) < 1e-14
+
+
+def test_unknown_activation_is_one_clear_error():
+    with pytest.raises(ConfigError, match="activation: unknown 'swishy'; allowed: relu"):
+        get_activation("swishy")
+
+
+def test_user_function_goes_through_quadrature():
+    import jax.numpy as jnp
+
+    def leaky(z):
+        return jnp.where(z > 0, z, 0.1 * z)
+
+    act = get_activation(leaky)
+    assert act.name == "custom:leaky" and not act.closed_form
+    # leaky relu = 0.55 z + 0.45 |z|: E = 0.55^2 c + 0.45^2 E|u||v| (E|u||v| = 4 x relu F - c)
+    q1, q2, c = _pairs(2.0, n=20, seed=3)
+    with jax.enable_x64(True):
+        f, _ = act.maps(q1, q2, c)
+        fr, _ = get_activation("relu").maps(q1, q2, c)
+    expected = 0.55**2 * c + 0.45**2 * (4 * np.asarray(fr) - c)
+    assert np.max(np.abs(np.asarray(f) - expected)) < 1e-10
