@@ -75,16 +75,25 @@ def plot_phase_diagram(diagram: Mapping[str, Any]) -> Figure:
     a = np.asarray(diagram["eta_lambda0"], dtype=np.float64)
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
-    finite_max = _positive(np.where(np.isfinite(diagram["max_loss"]), diagram["max_loss"], np.nan))
-    finite_fin = _positive(
-        np.where(np.isfinite(diagram["final_loss"]), diagram["final_loss"], np.nan)
-    )
-    ax.plot(a, finite_max, "o-", ms=3, color="tab:orange", label="max loss")
-    ax.plot(a, finite_fin, "s-", ms=3, color="tab:blue", label="final loss")
-    div = ~np.isfinite(np.asarray(diagram["final_loss"], dtype=np.float64))
+    l0 = float(diagram["initial_loss"])
+    floor = 1e-14 * l0  # converged runs reach exact zeros in float32: draw them at this floor
+    max_loss = np.asarray(diagram["max_loss"], dtype=np.float64)
+    final = np.asarray(diagram["final_loss"], dtype=np.float64)
+    ax.plot(a, _positive(np.where(np.isfinite(max_loss), max_loss, np.nan)), "o-", ms=3,
+            color="tab:orange", label="max loss")  # fmt: skip
+    ax.plot(a, np.where(np.isfinite(final), np.maximum(final, floor), np.nan), "s-", ms=3,
+            color="tab:blue", label=r"final loss (floored at $10^{-14} L_0$)")  # fmt: skip
+    div = ~np.isfinite(final)
     if div.any():
         ax.axvspan(float(a[div].min()), float(a.max()), color="tab:red", alpha=0.12,
                    label="diverged (measured)")  # fmt: skip
+    right = ax.twinx()
+    ratio = np.asarray(diagram["final_ntk"]) * np.asarray(diagram["eta"]) / 2.0
+    right.plot(a, ratio, "^:", ms=3, color="tab:purple", label=r"final $\lambda\,\eta/2$")
+    right.axhline(1.0, color="tab:purple", lw=0.8, alpha=0.5)
+    right.set_ylabel(r"final $\lambda\,\eta / 2$ (< 1: converged below $2/\eta$)")
+    right.set_ylim(0.0, 1.6)
+    right.legend(fontsize=8, loc="lower right")
     for b in diagram.get("boundaries", (2.0, 4.0)):
         ax.axvline(float(b), color="k", ls="--", lw=1)
     ax.set_yscale("log")
