@@ -1,0 +1,1 @@
+"""Reports: figures and tables computed from a stored sweep (``theoryscope report ...``)."""
