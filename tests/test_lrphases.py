@@ -6,6 +6,7 @@ are shared between tests so that each compiled chunk is built once.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import jax
@@ -51,34 +52,57 @@ def test_uv_gradient_matches_finite_differences():
     np.testing.assert_allclose(np.asarray(gv), _fd_grad(lambda b: np_loss(u0, b), v0), atol=1e-8)
 
 
-def test_mlp_gradient_matches_finite_differences():
-    dims = (2, 3, 3, 1)
-    rng = np.random.default_rng(1)
-    x, y = rng.standard_normal((5, 2)), rng.standard_normal(5)
-    theta, _ = mlp.init_flat(0, dims)
+TINY_DIMS = (2, 3, 3, 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_mlp():
+    """A 25-parameter tanh MLP on 5 points whose Hessian at init has a negative eigenvalue larger
+    in magnitude than the top one; jitted loss and gradient shared by the tests below."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 2)), 2.0 * rng.standard_normal(5)
+    theta, vec = mlp.init_flat(0, TINY_DIMS)
     with jax.enable_x64(True):
-        loss_fn = jax.jit(mlp.make_loss(jnp.asarray(x), jnp.asarray(y), "tanh", dims))
-        g = np.asarray(jax.jit(jax.grad(loss_fn))(jnp.asarray(theta)))
-        fd = _fd_grad(lambda t: float(loss_fn(jnp.asarray(t))), theta)
+        loss_fn = mlp.make_loss(jnp.asarray(x), jnp.asarray(y), "tanh", TINY_DIMS)
+        return theta, vec, loss_fn, jax.jit(loss_fn), jax.jit(jax.grad(loss_fn))
+
+
+def test_mlp_gradient_matches_finite_differences():
+    theta, _, _, loss_jit, grad_jit = _tiny_mlp()
+    with jax.enable_x64(True):
+        g = np.asarray(grad_jit(jnp.asarray(theta)))
+        fd = _fd_grad(lambda t: float(loss_jit(jnp.asarray(t))), theta)
     np.testing.assert_allclose(g, fd, atol=1e-7)
 
 
 def test_lanczos_and_power_iteration_match_the_dense_hessian():
-    dims = (3, 5, 5, 1)
-    rng = np.random.default_rng(2)
-    x, y = rng.standard_normal((8, 3)), 2.0 * rng.standard_normal(8)
-    theta, vec = mlp.init_flat(3, dims)
+    theta, vec, loss_fn, _, grad_jit = _tiny_mlp()
     with jax.enable_x64(True):
-        loss_fn = mlp.make_loss(jnp.asarray(x), jnp.asarray(y), "tanh", dims)
-        th, v0 = jnp.asarray(theta), jnp.asarray(vec)
-        h = np.asarray(jax.jit(jax.hessian(loss_fn))(th))
+        # dense Hessian by central differences of the (tested) gradient
+        def grad_np(t: np.ndarray) -> np.ndarray:
+            return np.asarray(grad_jit(jnp.asarray(t)))
+
+        h = np.stack([_fd_grad_vec(grad_np, theta, i) for i in range(theta.size)])
         eig = np.linalg.eigvalsh(0.5 * (h + h.T))
-        # at this initialization a negative eigenvalue is the largest in magnitude (power
-        # iteration would find it); Lanczos still finds the top (algebraic) one, the sharpness
+        # a negative eigenvalue is the largest in magnitude (power iteration would find it);
+        # Lanczos still finds the top (algebraic) one, the sharpness
         assert abs(eig[0]) > eig[-1] > 0
-        top, ritz = jax.jit(lambda t, v: mlp.lanczos_top(loss_fn, t, v, 40))(th, v0)
-    assert float(top) == pytest.approx(eig[-1], rel=1e-8)
-    np.testing.assert_allclose(h @ np.asarray(ritz), eig[-1] * np.asarray(ritz), atol=1e-6)
+        both = jax.jit(
+            lambda t, v: (
+                mlp.lanczos_top(loss_fn, t, v, 20),
+                mlp.power_iteration(loss_fn, t, v, 3000),
+            )
+        )
+        (top, ritz), (largest, _) = both(jnp.asarray(theta), jnp.asarray(vec))
+    assert float(top) == pytest.approx(eig[-1], rel=1e-6)
+    np.testing.assert_allclose(h @ np.asarray(ritz), eig[-1] * np.asarray(ritz), atol=1e-5)
+    assert float(largest) == pytest.approx(eig[0], rel=1e-5)  # power iteration: largest |eig|
+
+
+def _fd_grad_vec(grad_np, x: np.ndarray, i: int, h: float = 1e-5) -> np.ndarray:
+    e = np.zeros_like(x)
+    e[i] = h
+    return (grad_np(x + e) - grad_np(x - e)) / (2 * h)
 
 
 # -- the uv model and its exact 2-D map -----------------------------------------------------------
