@@ -29,6 +29,10 @@ from theoryscope.runner import execute
 from theoryscope.store import RunStore, to_json
 
 
+#: A page that started a run gets at least this long to attach to it (counted from compilation).
+FIRST_ATTACH_S = 10.0
+
+
 def chunk_to_lists(chunk: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """A chunk of series as JSON-ready nested lists (NaN and inf become null)."""
     return json.loads(to_json({name: np.asarray(arr) for name, arr in chunk.items()}))
@@ -59,17 +63,45 @@ class _Subscriber:
             pass
 
 
-class _IdStore(RunStore):
-    """A RunStore that reports the id of the run ``execute`` creates, as soon as it exists."""
+class _LiveStore(RunStore):
+    """The run store as a live run writes it.
+
+    - reports the id of the run ``execute`` creates, as soon as it exists;
+    - batches ``append_series``: one SQLite transaction costs milliseconds and the engine hands
+      over one record per call, so records are written at most every ``flush_s`` seconds (and
+      always before the run is finished). The page gets every chunk at once regardless.
+    """
+
+    flush_s = 0.5
 
     def __init__(self, path: Path, live: LiveRun) -> None:
         super().__init__(path)
         self._live = live
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._last_flush = 0.0
 
     def create_run(self, *args: Any, **kwargs: Any) -> str:
         run_id = super().create_run(*args, **kwargs)
         self._live._set_id(run_id)
         return run_id
+
+    def append_series(self, run_id: str, chunk: Mapping[str, np.ndarray]) -> None:
+        self._pending.append({name: np.asarray(arr) for name, arr in chunk.items()})
+        if time.monotonic() - self._last_flush >= self.flush_s:
+            self.flush(run_id)
+
+    def flush(self, run_id: str) -> None:
+        if not self._pending:
+            return
+        names = self._pending[0].keys()
+        merged = {name: np.concatenate([c[name] for c in self._pending]) for name in names}
+        self._pending.clear()
+        super().append_series(run_id, merged)
+        self._last_flush = time.monotonic()
+
+    def finish_run(self, run_id: str, **kwargs: Any) -> None:
+        self.flush(run_id)
+        super().finish_run(run_id, **kwargs)
 
 
 @dataclass
@@ -97,6 +129,7 @@ class LiveRun:
     _stop: bool = False
     _stop_message: str = ""
     _detached_at: float | None = None
+    _attached: bool = False
     _id_ready: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -120,8 +153,9 @@ class LiveRun:
 
     def _work(self, store_path: Path) -> None:
         final: dict[str, Any]
+        store: _LiveStore | None = None
         try:
-            store = _IdStore(store_path, self)
+            store = _LiveStore(store_path, self)
             result = execute(
                 self.experiment,
                 self.config,
@@ -144,7 +178,7 @@ class LiveRun:
         except Exception as err:  # execute stored it as failed; tell the page in one line
             message = f"{type(err).__name__}: {err}"
             final = {"status": "failed", "summary": {}, "agreement": None, "message": message}
-            self._mark_failed(store_path, message)
+            self._mark_failed(store, message)
         self._id_ready.set()
         with self._cond:
             self.final = final
@@ -156,12 +190,12 @@ class LiveRun:
         for sub in subs:
             sub.push(done)
 
-    def _mark_failed(self, store_path: Path, message: str) -> None:
-        """Never leave a stored run in ``running`` when its worker is gone."""
-        if self.id is None:
+    def _mark_failed(self, store: _LiveStore | None, message: str) -> None:
+        """Never leave a stored run in ``running`` (nor its last records unwritten)."""
+        if store is None or self.id is None:
             return
         try:
-            store = RunStore(store_path)
+            store.flush(self.id)
             if store.get_run(self.id).status == "running":
                 store.finish_run(self.id, status="failed", message=message, theory=self.theory_dict)
         except Exception:  # the store itself is failing: nothing more to do here
@@ -188,7 +222,8 @@ class LiveRun:
                 now = time.monotonic()
                 if self._detached_at is None:  # first poll: the grace starts after compilation
                     self._detached_at = now
-                if not self._subs and now - self._detached_at > self.grace_s:
+                grace = self.grace_s if self._attached else max(self.grace_s, FIRST_ATTACH_S)
+                if not self._subs and now - self._detached_at > grace:
                     self._stop = True
                     self._stop_message = "the page was closed; stopped with the data it had"
                 if self._stop:
@@ -238,6 +273,7 @@ class LiveRun:
         sub = _Subscriber(loop)
         with self._cond:
             self._subs.append(sub)
+            self._attached = True
             hello = {
                 "type": "hello",
                 "run_id": self.id,
