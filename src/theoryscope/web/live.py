@@ -28,7 +28,6 @@ import numpy as np
 from theoryscope.runner import execute
 from theoryscope.store import RunStore, to_json
 
-
 #: A page that started a run gets at least this long to attach to it (counted from compilation).
 FIRST_ATTACH_S = 10.0
 
