@@ -76,7 +76,9 @@ def test_no_nan_at_theta_0_and_pi_and_zero_variance(name, dtype):
 
 def test_relu_exact_at_theta_0_and_pi():
     with jax.enable_x64(True):
-        f, g = get_activation("relu").maps(np.array([2.0, 2.0]), np.array([2.0, 2.0]), np.array([2.0, -2.0]))
+        f, g = get_activation("relu").maps(
+            np.array([2.0, 2.0]), np.array([2.0, 2.0]), np.array([2.0, -2.0])
+        )
     assert np.allclose(np.asarray(f), [1.0, 0.0], atol=1e-15)  # q/2 at theta = 0, 0 at pi
     assert np.allclose(np.asarray(g), [0.5, 0.0], atol=1e-15)
 

@@ -39,7 +39,13 @@ def test_gelu_has_a_nonzero_critical_point_with_both_susceptibilities_one():
     chi_par, chi_perp = susceptibilities("gelu", c.k_star, c.cw)
     assert abs(chi_par - 1) < 1e-8 and abs(chi_perp - 1) < 1e-8
     assert abs(float(variance_map("gelu", c.k_star, c.cw, c.cb)[0]) - c.k_star) < 1e-9
-    assert abs(fixed_point("tanh", 0.8, 0.1) - float(variance_map("tanh", fixed_point("tanh", 0.8, 0.1), 0.8, 0.1)[0])) < 1e-10
+    assert (
+        abs(
+            fixed_point("tanh", 0.8, 0.1)
+            - float(variance_map("tanh", fixed_point("tanh", 0.8, 0.1), 0.8, 0.1)[0])
+        )
+        < 1e-10
+    )
 
 
 def test_no_exact_point_returns_the_chi_perp_curve():

@@ -50,7 +50,9 @@ def test_relu_ntk_diagonal_is_depth_times_nngp():
 @pytest.mark.parametrize("name", ["relu", "erf"])
 def test_closed_and_quadrature_paths_agree(name):
     x = np.random.default_rng(2).standard_normal((5, 3)) * 0.6
-    kw = dict(activation=name, depth=4, cw=[1.6, 1.2, 1.9, 1.4], cb=[0.1, 0.0, 0.2, 0.05], dtype="float64")
+    kw = dict(
+        activation=name, depth=4, cw=[1.6, 1.2, 1.9, 1.4], cb=[0.1, 0.0, 0.2, 0.05], dtype="float64"
+    )
     a = kernels(x, method="closed", **kw)
     b = kernels(x, method="quadrature", **kw)
     assert np.max(np.abs(a.nngp - b.nngp)) < 1e-10
@@ -101,7 +103,9 @@ def test_empirical_ntk_formula_equals_jacobian_product():
             p = init_params(key, (3, 7, 5, 1), jnp.float64)
             th = empirical_ntk(p, x, act, cws, cbs)
             jac = jax.jacrev(lambda q: network_output(q, x, act, cws, cbs))(p)
-            flat = jnp.concatenate([v.reshape(4, -1) for v in jax.tree_util.tree_leaves(jac)], axis=1)
+            flat = jnp.concatenate(
+                [v.reshape(4, -1) for v in jax.tree_util.tree_leaves(jac)], axis=1
+            )
             return th, flat @ flat.T
 
         th, jj = both(jax.random.PRNGKey(0))
@@ -110,7 +114,9 @@ def test_empirical_ntk_formula_equals_jacobian_product():
 
 def test_output_covariance_of_random_nets_matches_nngp():
     x = _sphere(3, 3, seed=4)
-    s = sample_networks(x, activation="erf", depth=2, width=64, nets=2000, cw=1.5, cb=0.1, seed=1, with_ntk=False)
+    s = sample_networks(
+        x, activation="erf", depth=2, width=64, nets=2000, cw=1.5, cb=0.1, seed=1, with_ntk=False
+    )
     k = kernels(x, activation="erf", depth=2, cw=1.5, cb=0.1, dtype="float64").nngp
     f = s["outputs"]
     prod = f[:, :, None] * f[:, None, :]
@@ -121,7 +127,9 @@ def test_output_covariance_of_random_nets_matches_nngp():
 
 def test_empirical_ntk_converges_to_the_ntk_recursion_like_one_over_sqrt_width():
     x = _sphere(3, 3, seed=5)
-    res = convergence(x, activation="relu", depth=2, widths=(32, 512), nets=8, cw=2.0, cb=0.1, seed=0)
+    res = convergence(
+        x, activation="relu", depth=2, widths=(32, 512), nets=8, cw=2.0, cb=0.1, seed=0
+    )
     rows = res["rows"]
     assert rows[-1]["ntk_dev"] < 0.1  # width 512: a few percent from Theta^(L)
     assert -0.8 < res["slope_ntk"] < -0.25

@@ -84,10 +84,21 @@ def output_covariance(x: np.ndarray, kappa: float) -> np.ndarray:
 def init_network(key: jax.Array, cfg: LazyConfig) -> tuple[jax.Array, jax.Array]:
     """W(0) ~ N(0, kappa^2 I) of shape (m, d) and a ~ uniform{-1, +1} (spec 6)."""
     dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
-    kw, ka = jax.random.split(key)
-    w = cfg.kappa * jax.random.normal(kw, (cfg.width, cfg.d), dtype)
-    a = jnp.where(jax.random.bernoulli(ka, 0.5, (cfg.width,)), 1.0, -1.0).astype(dtype)
+    return _init(key, jnp.asarray(cfg.kappa, dtype), cfg.width, cfg.d)
+
+
+@partial(jax.jit, static_argnames=("width", "d"))
+def _init(key, kappa, width, d):
+    # one normal draw (a single threefry kernel compiles fast); a_r = sign of the last m normals
+    flat = jax.random.normal(key, (width * (d + 1),), kappa.dtype)
+    w = kappa * flat[: width * d].reshape(width, d)
+    a = jnp.where(flat[width * d :] >= 0, 1.0, -1.0).astype(kappa.dtype)
     return w, a
+
+
+@jax.jit
+def _start(w0, a, x, xt):
+    return net_output(w0, a, x), net_output(w0, a, xt), gram(w0, x), gram(w0, xt, x)
 
 
 def net_output(w: jax.Array, a: jax.Array, x: jax.Array) -> jax.Array:
@@ -103,12 +114,16 @@ def gram(w: jax.Array, x1: jax.Array, x2: jax.Array | None = None) -> jax.Array:
     return (x1 @ x2.T) * (m1 @ m2.T) / w.shape[0]
 
 
-@partial(jax.jit, static_argnames=("steps", "centered"))
-def _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, steps, centered):
-    """``steps`` GD steps; records (residual, kernel drift, max weight move) before each step."""
+@partial(jax.jit, static_argnames=("length", "centered"))
+def _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, active, length, centered):
+    """``length`` records (residual, kernel drift, max weight move), each taken before a GD step.
+
+    Only the first ``active`` steps update W (a traced count), so every chunk of a run, the last
+    one included, shares one compilation.
+    """
     sqrt_m = jnp.sqrt(w.shape[0])
 
-    def step(w, _):
+    def step(w, i):
         pre = x @ w.T  # (n, m)
         mask = (pre >= 0).astype(w.dtype)
         f = jax.nn.relu(pre) @ a / sqrt_m
@@ -121,9 +136,9 @@ def _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, steps, centered):
             jnp.max(jnp.linalg.norm(w - w0, axis=1)),
         )
         grad = (a / sqrt_m)[:, None] * ((mask * e[:, None]).T @ x)
-        return w - lr * grad, rec
+        return w - jnp.where(i < active, lr, 0.0) * grad, rec
 
-    return jax.lax.scan(step, w, None, length=steps)
+    return jax.lax.scan(step, w, jnp.arange(length))
 
 
 def train(
@@ -141,34 +156,28 @@ def train(
         dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
         x, y, xt = (jnp.asarray(v, dtype) for v in (x_np, y_np, xt_np))
         w0, a = init_network(jax.random.PRNGKey(seed), cfg)
-        f0 = net_output(w0, a, x)
-        f0_test = net_output(w0, a, xt)
-        h0 = gram(w0, x)
-        theta_test = gram(w0, xt, x)
+        f0, f0_test, h0, theta_test = _start(w0, a, x, xt)
         centered = cfg.alpha > 0
         alpha = jnp.asarray(cfg.alpha if centered else 1.0, dtype)
         lr = jnp.asarray(cfg.lr, dtype)
         w = w0
-        series: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("step", "residual", "kernel_drift", "weight_move")
-        }
+        names = ("step", "residual", "kernel_drift", "weight_move")
+        series: dict[str, list[np.ndarray]] = {k: [] for k in names}
         status, message, done = "finished", None, 0
+        total = cfg.steps + 1  # records k = 0..steps, each taken before step k + 1
+        length = min(cfg.chunk, total)
         r_init = None
-        while done < cfg.steps:
-            n = min(cfg.chunk, cfg.steps - done)
-            w, rec = _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, n, centered)
-            chunk = {
-                "step": np.arange(done, done + n, dtype=np.int64),
-                "residual": np.asarray(rec[0], np.float64),
-                "kernel_drift": np.asarray(rec[1], np.float64),
-                "weight_move": np.asarray(rec[2], np.float64),
-            }
+        while done < total:
+            n = min(length, total - done)
+            w, rec = _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, jnp.asarray(n), length, centered)
+            chunk = {"step": np.arange(done, done + n, dtype=np.int64)}
+            for name, r in zip(names[1:], rec, strict=True):
+                chunk[name] = np.asarray(r, np.float64)[:n]
             done += n
             if r_init is None:
                 r_init = float(chunk["residual"][0])
-            bad = ~np.isfinite(chunk["residual"]) | (
-                chunk["residual"] > DIVERGED_FACTOR * max(r_init, 1e-30)
-            )
+            res = chunk["residual"]
+            bad = ~np.isfinite(res) | (res > DIVERGED_FACTOR * max(r_init, 1e-30))
             if bad.any():
                 cut = int(np.argmax(bad)) + 1
                 chunk = {k: v[:cut] for k, v in chunk.items()}
@@ -179,23 +188,10 @@ def train(
                 on_chunk(chunk)
             if status != "finished":
                 break
-            if should_stop is not None and should_stop() and done < cfg.steps:
-                status, message = "interrupted", f"stopped after {done} steps"
+            if should_stop is not None and done < total and should_stop():
+                status, message = "interrupted", f"stopped after {done} records"
                 break
-        if status == "finished":  # the record after the last step
-            _, rec = _gd_chunk(w, w0, a, x, y, f0, h0, lr * 0.0, alpha, 1, centered)
-            last = {
-                "step": np.asarray([cfg.steps], np.int64),
-                "residual": np.asarray(rec[0], np.float64),
-                "kernel_drift": np.asarray(rec[1], np.float64),
-                "weight_move": np.asarray(rec[2], np.float64),
-            }
-            for k, v in last.items():
-                series[k].append(v)
-            if on_chunk is not None:
-                on_chunk(last)
-        f_test = net_output(w, a, xt)
-        f_train = net_output(w, a, x)
+        f_train, f_test, _, _ = _start(w, a, x, xt)
         if centered:
             f_test = alpha * (f_test - f0_test)
             f_train = alpha * (f_train - f0)
@@ -334,15 +330,17 @@ def compare(run: Run, theory: LazyTheory) -> dict[str, Any]:
     pred = residual_prediction(h0, r0, cfg.lr, steps)
     pred_inf = residual_prediction(theory.h_inf, r0, cfg.lr, steps)
     bound = theory.bound_ratio[steps] * res[0]
-    # compare over the first three decades of decay (below, float32 rounding and the O(m^-1/2)
-    # kernel drift compound over many steps)
-    floor = 1e-3 * res[0]
-    ok = pred > floor
-    rel = np.abs(res[ok] - pred[ok]) / pred[ok]
-    rel_inf = np.abs(res[ok] - pred_inf[ok]) / np.maximum(pred_inf[ok], floor)
+
+    # relative deviation over the first decade of decay, and over three decades (later on, the
+    # O(m^-1/2) kernel drift shifts the slowest rates a little and the error compounds with k)
+    def max_rel(p: np.ndarray, floor: float) -> float | None:
+        ok = p > floor * res[0]
+        return float(np.max(np.abs(res[ok] - p[ok]) / p[ok])) if ok.any() else None
+
     out: dict[str, Any] = {
-        "max_rel_dev_residual": float(rel.max()) if rel.size else None,
-        "max_rel_dev_residual_hinf": float(rel_inf.max()) if rel_inf.size else None,
+        "max_rel_dev_residual": max_rel(pred, 0.1),
+        "max_rel_dev_residual_3_decades": max_rel(pred, 1e-3),
+        "max_rel_dev_residual_hinf": max_rel(pred_inf, 0.1),
         "bound_holds": bool(np.all(res <= bound * (1 + 1e-6) + 1e-12)),
         "max_residual_over_bound": float(np.max(res / np.maximum(bound, 1e-300))),
         "lambda_0": theory.lambda_0,
