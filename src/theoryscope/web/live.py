@@ -129,6 +129,7 @@ class LiveRun:
     _stop_message: str = ""
     _detached_at: float | None = None
     _attached: bool = False
+    _first_chunk_at: float | None = None
     _id_ready: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -208,7 +209,10 @@ class LiveRun:
             self.records += len(steps)
             if steps:
                 self.step = int(steps[-1])
-            self.run_seconds = time.monotonic() - self.started_at - self.paused_seconds
+            now = time.monotonic()
+            if self._first_chunk_at is None:  # the clock starts after compilation
+                self._first_chunk_at = now
+            self.run_seconds = now - self._first_chunk_at - self.paused_seconds
             subs = list(self._subs)
             message = {"type": "chunk", "data": data, **self.progress()}
         for sub in subs:

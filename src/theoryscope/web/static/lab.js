@@ -604,6 +604,8 @@ function connect(run) {
     }
     if (msg.step != null) run.step = Math.max(run.step, msg.step);
     if (msg.steps_per_second != null) run.sps = msg.steps_per_second;
+    const engineRate = msg.type === "done" && msg.summary && msg.summary.steps_per_second_wall;
+    if (engineRate) run.sps = engineRate; // the engine's own clock, once it has finished
     if (msg.state) setState(msg.state);
     updateReadouts();
   };
@@ -669,7 +671,7 @@ async function openRun(id, { loadConfig = true } = {}) {
     ingest(run, series);
     run.live = false;
     run.final = { status: info.status, summary: info.summary, agreement: info.agreement, message: info.message };
-    run.sps = info.summary && info.summary.steps_per_second;
+    run.sps = info.summary && (info.summary.steps_per_second_wall || info.summary.steps_per_second);
     setState("done");
   }
   renderTheory();
