@@ -19,7 +19,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "gamma=0.001,0.003,0.01,0.03,0.1",
             "alpha=1,0,0:2,0,0:1,1,0:3,0,0:2,1,0:1,1,1",
             "k=500",
-            "records=200",
+            "records=150",
         ],
         "seeds": "0-2",
         "mode": "flow",
