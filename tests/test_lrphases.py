@@ -24,6 +24,7 @@ from theoryscope.runner import execute
 from theoryscope.store import RunStore
 
 CATAPULT = {"width": 1000, "steps": 200}
+UV64 = {"width": 20000, "steps": 40, "dtype": "float64"}  # one compiled float64 chunk shape
 EOS_SMALL = {"mode": "eos", "lr": 0.06, "steps": 600, "n": 32, "width": 32}
 
 
@@ -108,12 +109,12 @@ def _fd_grad_vec(grad_np, x: np.ndarray, i: int, h: float = 1e-5) -> np.ndarray:
 # -- the uv model and its exact 2-D map -----------------------------------------------------------
 @pytest.mark.parametrize("target", ["zero", "random"])
 def test_uv_network_follows_the_exact_f_lambda_map(target):
-    cfg = Config(width=50, steps=40, lr_scale=3.0, target=target, target_scale=0.5, dtype="float64")
+    cfg = Config(lr_scale=3.0, target=target, target_scale=0.5, **UV64)
     run = lrphases.simulate(cfg, seed=4)
     assert run.status == "finished"
     s = run.series
     y = 0.0 if target == "zero" else float(make_data(cfg)[1][0])
-    f, lam = uv.exact_trajectory(s["output"][0], s["ntk"][0], y, run.summary["eta"], 50, 40)
+    f, lam = uv.exact_trajectory(s["output"][0], s["ntk"][0], y, run.summary["eta"], 20000, 40)
     np.testing.assert_allclose(s["output"], f, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(s["ntk"], lam, rtol=1e-9)
     assert np.max(np.abs(s["output"])) > 3.0  # the catapult really happened (f^2 grew to O(m))
@@ -138,14 +139,19 @@ def test_phase_classification_at_fixed_seed(scale, phase):
 
 
 def test_lazy_loss_follows_the_linearized_rate_at_large_width():
-    cfg = Config(width=20000, steps=25, lr_scale=0.5, dtype="float64")
+    cfg = Config(lr_scale=0.5, **UV64)
     run = lrphases.simulate(cfg, seed=1)
     a = lrphases.compare(run, lrphases.predict(cfg))
     assert a["phase_measured"] == "lazy"
-    pred = lazy_loss(run.series["loss"][0], 0.5, run.series["step"])
-    # the NTK moves by O(1/m) per step (exact map), so the linearized rate holds to O(t / m)
-    np.testing.assert_allclose(run.series["loss"], pred, rtol=1e-2)
-    assert a["lazy_loss_max_rel_err"] < 1e-2
+    loss = run.series["loss"]
+    pred = lazy_loss(loss[0], 0.5, run.series["step"])
+    ok = pred > 1e-10 * loss[0]  # below that, rounding in f = v.Ux / sqrt(m) dominates
+    assert ok.sum() > 15
+    # the exact map moves lambda by sum_t eta f_t^2 (4 - eta lambda) / m ~ 1e-4 lambda here, so
+    # the linearized rate holds to ~ 2t eta dlambda / (1 - eta lambda) ~ 1.4e-4 t: 2.3e-3 at t = 16
+    np.testing.assert_allclose(loss[ok], pred[ok], rtol=4e-3)
+    assert a["lazy_loss_max_rel_err"] < 4e-3
+    assert abs(a["ntk_change"]) < 1e-3
 
 
 def test_catapult_final_lambda_below_two_over_eta_across_the_band():
@@ -182,11 +188,12 @@ def test_phase_diagram_matches_the_boundaries():
 
 
 def test_sweep_agrees_with_single_run():
-    cfg = Config(lr_scale=3.0, **CATAPULT)
-    run = lrphases.simulate(cfg, seed=0)
-    d = lrphases.phase_diagram(cfg, 0, scales=[3.0])
-    assert d["max_loss"][0] == pytest.approx(np.max(run.series["loss"]), rel=1e-4)
-    assert d["final_ntk"][0] == pytest.approx(run.series["ntk"][-1], rel=1e-4)
+    scales = np.linspace(0.3, 5.5, 14)  # the grid of test_phase_diagram_matches_the_boundaries
+    d = lrphases.phase_diagram(Config(**CATAPULT), 0, scales=scales)
+    for i in (2, 7):  # lazy (1.1) and catapult (3.1)
+        run = lrphases.simulate(Config(lr_scale=float(scales[i]), **CATAPULT), seed=0)
+        assert d["max_loss"][i] == pytest.approx(np.max(run.series["loss"]), rel=1e-4)
+        assert d["final_ntk"][i] == pytest.approx(run.series["ntk"][-1], rel=1e-4)
 
 
 def test_same_seed_reproduces_bit_for_bit_and_stop_interrupts():
@@ -287,6 +294,15 @@ def test_cli_bad_input_is_one_line_exit_2_nothing_stored(args, field, store_path
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {field}: "), err
     assert "allowed" in err
+    assert _runs_in(store_path) == 0
+
+
+def test_cli_unknown_mode_is_one_line_exit_2(store_path, capsys):
+    from theoryscope.cli.main import main
+
+    assert main(["lrphases", "sgd", "--lr", "0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "sgd" in err
     assert _runs_in(store_path) == 0
 
 
