@@ -296,3 +296,21 @@ def test_live_run_cap_is_429(store_path):
         first = client.post("/api/live", json={"config": LONG}).json()["run_id"]
         assert_error(client.post("/api/live", json={"config": SMALL}), 429, contains="at once")
         client.post(f"/api/live/{first}/stop")
+
+
+def test_population_mode_runs_when_installed(client, store_path):
+    if "gd" not in client.get("/api/meta").json()["modes_supported"]:
+        pytest.skip("the population-dynamics engine is not installed")
+    run_id = client.post("/api/live", json={"config": {**SMALL, "mode": "gd"}}).json()["run_id"]
+    done = stream_to_end(client, run_id)["done"]
+    assert done["status"] == "finished", done
+    assert RunStore(store_path).get_run(run_id).config["mode"] == "gd"
+
+
+def test_a_mode_this_build_lacks_is_refused_by_name(client, monkeypatch):
+    from theoryscope.web.routers import api
+
+    monkeypatch.setattr(api, "POPULATION_MODULE", "theoryscope.no_such_module")
+    assert client.get("/api/meta").json()["modes_supported"] == ["sgd"]
+    res = client.post("/api/live", json={"config": {**SMALL, "mode": "flow"}})
+    assert_error(res, 422, field="mode", contains="not available")

@@ -992,7 +992,7 @@ function draw() {
     });
   }
   const lo = S.opts.logx ? (teff ? lr : 1) : 0;
-  const xRange = [lo, Math.max(xEnd, lo * 10)];
+  const xRange = [lo, Math.max(xExtent(cur, run, xEnd, teff, lr), lo * 10)];
   const keyBase = `${S.opts.logx}|${S.opts.logy}|${S.opts.x}`;
   lossChart.update({
     key: `${keyBase}|${lSeries.map((s) => s.label + s.stroke).join(",")}`,
@@ -1004,6 +1004,25 @@ function draw() {
     series: pSeries, legend: pLegend, xLabel, yLabel: "parameter size", logx: S.opts.logx,
     ylog: S.opts.logy ? "log" : null, xRange, markers, yMin: null, yFloorRatio: 1e-3,
   }, joinTables(pTables));
+}
+
+/**
+ * Right end of the x axis: a finished run ends where its data ends; a live run grows with its
+ * data but always shows the theory's interesting region (5x the latest t_rise / t_half marker);
+ * a preview shows that region, never past the planned end.
+ */
+function xExtent(cur, run, xEnd, teff, lr) {
+  const marks = cur && cur.theory
+    ? cur.theory.terms.flatMap((t) => [t.t_rise, t.t_half_ode]).filter((v) => v != null && Number.isFinite(v) && v > 0)
+    : [];
+  const focus = marks.length ? 5 * Math.max(...marks) * (teff ? 1 : 1 / lr) : xEnd;
+  const steps = run && run.cols.step;
+  if (steps && steps.length) {
+    const last = steps[steps.length - 1] * (teff ? run.config.lr : 1);
+    if (run.state === "done") return last;
+    return Math.min(xEnd, Math.max(last * 1.25, focus));
+  }
+  return Math.min(xEnd, focus);
 }
 
 function updateReadouts() {
