@@ -61,20 +61,24 @@ def phase_of(eta_lambda0: float) -> str:
     return "divergent"
 
 
-def peak_step(eta_lambda0: float, width: int, initial_residual_sq: float = 1.0) -> float | None:
+def peak_step(
+    eta_lambda0: float, width: int, initial_residual_sq: float = 1.0, lambda0: float = 2.0
+) -> float | None:
     """Predicted step of the catapult's loss peak (a leading-order estimate, derived here).
 
     Early on g_t = (1 - eta lambda_0)^t g_0 (linearized dynamics) and, from the exact map,
     lambda_{t+1} - lambda_t = -eta f_t^2 (4 - eta lambda_t) / m. Summing the geometric series of
-    f_t^2 (ratio r^2 = (1 - eta lambda_0)^2) the drop lambda_0 - 2/eta needed to end the growth is
-    reached when f_t^2 = m (eta lambda_0 - 2)(r^2 - 1) / (eta^2 lambda_0 (4 - eta lambda_0) r^2),
-    i.e. at t* = ln(f_t^2 / g_0^2) / ln r^2 with E g_0^2 = |x|^2 + y^2 = 1 + y^2.
+    f_t^2 (ratio r^2 = (1 - eta lambda_0)^2) up to step t gives f_t^2 r^2 / (r^2 - 1); the growth
+    stops when the drop reaches lambda_0 - 2 / eta, i.e. when
+    f_t^2 = m (eta lambda_0 - 2)(r^2 - 1) / (eta^2 (4 - eta lambda_0) r^2), so
+    t* = ln(f_t^2 / g_0^2) / ln r^2 (with y = 0, f = g; E g_0^2 = |x|^2 + y^2 = 1 + y^2).
     """
     a = eta_lambda0
     if not (LAZY_BOUNDARY < a < DIVERGENT_BOUNDARY):
         return None
     r2 = (1.0 - a) ** 2
-    f2 = width * (a - 2.0) * (r2 - 1.0) / (a * (4.0 - a) * r2)
+    eta_sq = (a / lambda0) ** 2
+    f2 = width * (a - 2.0) * (r2 - 1.0) / (eta_sq * (4.0 - a) * r2)
     if f2 <= initial_residual_sq:
         return 0.0
     return math.log(f2 / initial_residual_sq) / math.log(r2)
@@ -107,7 +111,7 @@ def predict(config: Config) -> Theory:
         lazy_max=2.0 / lam_inf,
         divergent_min=4.0 / lam_inf,
         two_over_eta=2.0 / eta if eta else None,
-        peak_step=peak_step(a, width, 1.0 + float(np.mean(y**2))),
+        peak_step=peak_step(a, width, 1.0 + float(np.mean(y**2)), lam_inf),
         width=width,
     )
 
@@ -177,7 +181,7 @@ def _compare_catapult(run: Run, theory: Theory) -> dict[str, Any]:
         final_loss=float(loss[-1]),
         max_loss=float(np.max(loss)),
         peak_step_measured=int(step[int(np.argmax(loss))]),
-        peak_step_predicted=peak_step(a, theory.width, 2.0 * float(loss[0])),
+        peak_step_predicted=peak_step(a, theory.width, 2.0 * float(loss[0]), lam0),
         ntk_change=float((final_lam - lam0) / lam0),
     )
     if a < LAZY_BOUNDARY:
