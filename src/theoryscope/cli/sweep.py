@@ -49,7 +49,8 @@ def expander_command(
     t_eff: str = typer.Option(
         None,
         "--t-eff",
-        help="auto (default: 3 x max(t_half_ode, t_rise) over the terms) or a time T.",
+        help="auto (default: 3 x max(t_half_ode, t_rise) over the terms), a time T, or steps "
+        "(keep each config's steps).",
     ),
     t_eff_factor: str = typer.Option(
         None, "--t-eff-factor", help="The multiple used by --t-eff auto (default 3)."

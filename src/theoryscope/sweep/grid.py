@@ -254,8 +254,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_t_eff(text: str | None) -> str | float | None:
-    """``auto``, a positive number, or None."""
-    if text is None:
+    """``auto``, a positive number, or None (``steps``: keep each config's own steps)."""
+    if text is None or str(text).strip().lower() == "steps":
         return None
     if str(text).strip().lower() == "auto":
         return "auto"
