@@ -53,12 +53,12 @@ def sweep_rows(store: RunStore, sweep_id: str) -> list[dict[str, Any]]:
     hashes = spec.get("config_hashes") or [None] * len(configs)
     seeds = spec.get("seeds") or []
     by_key: dict[tuple[Any, int], list[StoredRun]] = {}
-    for run in store.list_runs(sweep_id=sweep_id, limit=None):
-        by_key.setdefault((run.config_hash, run.seed), []).append(run)
+    for stored in store.list_runs(sweep_id=sweep_id, limit=None):
+        by_key.setdefault((stored.config_hash, stored.seed), []).append(stored)
     rows = []
     for config, h in zip(configs, hashes, strict=False):
         for seed in seeds:
-            run = _best(by_key.get((h, int(seed)), []))
+            run: StoredRun | None = _best(by_key.get((h, int(seed)), []))
             if (run is None or run.status not in ("finished", "diverged")) and h is not None:
                 other = store.find_finished(sweep["experiment"], h, int(seed))
                 if other is not None:
