@@ -61,6 +61,8 @@ SERIES = (
 SUBCHUNK_WORK = 2.0e8
 #: Below this d the pre-activations are built as d broadcast products (fused with the sin/cos).
 _BROADCAST_D = 8
+#: Steps whose batches are sampled together (vectorized) inside the loop.
+BATCH_BLOCK = 32
 #: Compiled (make_consts, advance, record) by config shape; a new seed reuses them.
 _COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 _CACHE_SIZE = 16
@@ -249,24 +251,34 @@ class _Simulation:
         )
 
     def _advance(self, carry: Carry, end: Any, c: Consts) -> Carry:
+        """Steps until ``end`` (or a non-finite loss). Batches are drawn BATCH_BLOCK steps at a
+        time (the same numbers as one by one: step n always uses ``fold_in(data, n)``), so the
+        sampling is materialized once instead of being fused into the |B| x k sin/cos loop."""
         lr, lr2, a = c.lr, c.lr2, c.ema_a
+        T = BATCH_BLOCK
 
-        def cond(s: Carry) -> Any:
+        def running(s: Carry) -> Any:
             return (s.n < end) & jnp.isfinite(s.loss)
 
-        def body(s: Carry) -> Carry:
-            W1 = s.W1 - lr * s.g1
-            W2 = s.W2 - lr2 * s.g2
-            n = s.n + 1
-            loss, g1, g2 = self._evaluate(W1, W2, c, n)
-            ema = jnp.where((n == 0) | (a == 1), loss, a * loss + (1 - a) * s.ema)
-            t_half = s.t_half_step
-            if self.track:
-                reached = (self._term_loss(W1, W2, c) <= c.half) & (t_half < 0)
-                t_half = jnp.where(reached, n, t_half)
-            return Carry(n, W1, W2, g1, g2, loss, ema, t_half)
+        def block(s: Carry) -> Carry:
+            Xs, ys = jax.vmap(lambda t: self._batch(c, s.n + 1 + t))(jnp.arange(T))
 
-        return lax.while_loop(cond, body, carry)
+            def step(st: tuple[Any, Carry]) -> tuple[Any, Carry]:
+                t, s = st
+                W1 = s.W1 - lr * s.g1
+                W2 = s.W2 - lr2 * s.g2
+                n = s.n + 1
+                loss, g1, g2 = loss_and_grads(W1, W2, c.W_froz, Xs[t], ys[t], self.pair)
+                ema = jnp.where((n == 0) | (a == 1), loss, a * loss + (1 - a) * s.ema)
+                t_half = s.t_half_step
+                if self.track:
+                    reached = (self._term_loss(W1, W2, c) <= c.half) & (t_half < 0)
+                    t_half = jnp.where(reached, n, t_half)
+                return t + 1, Carry(n, W1, W2, g1, g2, loss, ema, t_half)
+
+            return lax.while_loop(lambda st: (st[0] < T) & running(st[1]), step, (0, s))[1]
+
+        return lax.while_loop(running, block, carry)
 
     def _record(self, carry: Carry, c: Consts) -> dict[str, Any]:
         cfg = self.config
