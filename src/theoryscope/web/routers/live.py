@@ -138,7 +138,7 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
     if send_task.done() and not send_task.cancelled() and send_task.exception() is None:
         try:
             await websocket.close()
-        except RuntimeError:
+        except (RuntimeError, WebSocketDisconnect):  # the page closed first
             pass
 
 
