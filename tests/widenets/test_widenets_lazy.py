@@ -36,16 +36,17 @@ def test_h_infinity_closed_form_against_monte_carlo():
 
 
 def test_gd_residual_stays_under_the_du_et_al_bound_and_follows_the_eigen_prediction():
-    th = predict(SMALL)
+    cfg = SMALL.replace(width=16000)
+    th = predict(cfg)
     assert th.in_theorem_regime  # eta lambda_max <= 1
-    run = simulate(SMALL, seed=1)
+    run = simulate(cfg, seed=1)
     assert run.status == "finished"
     assert len(run.series["step"]) == SMALL.steps + 1
     assert run.series["residual"][-1] < 1e-3 * run.series["residual"][0]
     ag = compare(run, th)
     assert ag["bound_holds"] and ag["max_residual_over_bound"] <= 1.0 + 1e-6
-    assert ag["max_rel_dev_residual"] < 0.15
-    assert ag["test_rel_dev_linearized"] < 0.12  # O(m^-1/2) from its linearization at m = 4000
+    assert ag["max_rel_dev_residual"] < 0.15  # first decade of decay; 0.07 at m = 16000
+    assert ag["test_rel_dev_linearized"] < 0.08  # O(m^-1/2) off its linearization (0.03 here)
 
 
 def test_weight_movement_and_kernel_drift_shrink_like_one_over_sqrt_width():
