@@ -44,6 +44,9 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
         a = float(run.summary.get("eta_lambda0", np.nan))
         if np.isfinite(a) and a < 2.0:
             pred = lazy_loss(float(loss[0]), a, step)
+            shown = _positive(loss)
+            if np.isfinite(shown).any():  # keep the axis on the measured range
+                pred = np.where(pred >= 0.1 * np.nanmin(shown), pred, np.nan)
             ax_loss.plot(step, _positive(pred), "k--", lw=1, label=r"$L_0(1-\eta\lambda_0)^{2t}$")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("step")
