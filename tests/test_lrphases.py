@@ -203,6 +203,17 @@ def test_same_seed_reproduces_bit_for_bit_and_stop_interrupts():
         np.testing.assert_array_equal(a.series[key], b.series[key])
     stopped = lrphases.simulate(cfg, seed=7, should_stop=lambda: True)
     assert stopped.status == "interrupted" and len(stopped.series["step"]) == 0
+    assert lrphases.compare(stopped, lrphases.predict(cfg))["phase_measured"] == "unknown"
+
+
+def test_chunks_stream_the_whole_series():
+    chunks: list = []
+    cfg = Config(lr_scale=3.0, **CATAPULT)
+    run = lrphases.simulate(cfg, seed=0, on_chunk=chunks.append)
+    assert len(chunks) == 2  # 200 steps in one chunk, then the final state
+    for key, value in run.series.items():
+        np.testing.assert_array_equal(np.concatenate([c[key] for c in chunks]), value)
+    np.testing.assert_array_equal(run.series["step"], np.arange(201))
 
 
 # -- edge of stability ----------------------------------------------------------------------------

@@ -140,10 +140,13 @@ def classify(initial_loss: float, final_loss: float, max_loss_after_start: float
 
 
 def measured_phase(run: Run) -> str:
-    """:func:`classify` applied to a run (a diverged run is divergent)."""
+    """:func:`classify` applied to a run (a diverged run is divergent; fewer than two records:
+    unknown)."""
     loss = run.series.get("loss", np.zeros(0))
-    if run.status == "diverged" or len(loss) < 2:
-        return "divergent" if run.status == "diverged" or len(loss) == 0 else "lazy"
+    if run.status == "diverged":
+        return "divergent"
+    if len(loss) < 2:
+        return "unknown"  # e.g. interrupted before the second record
     return classify(float(loss[0]), float(loss[-1]), float(np.max(loss[1:])))
 
 
