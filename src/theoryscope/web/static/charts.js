@@ -189,13 +189,16 @@ export class Chart {
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + height);
       ctx.stroke();
+      // a label only where it has room (two rows at most); the legend names every line kind
       const textW = ctx.measureText(m.label).width;
-      let row = 0;
-      while (rows[row] && rows[row].some(([a, b]) => x < b + 6 * dpr && x + textW + 8 * dpr > a)) row++;
-      rows[row] = rows[row] || [];
-      rows[row].push([x, x + textW + 8 * dpr]);
-      const ty = top + (14 + row * 14) * dpr;
       const tx = x + textW + 8 * dpr > left + width ? x - textW - 4 * dpr : x + 4 * dpr;
+      const span = [tx - 3 * dpr, tx + textW + 3 * dpr];
+      let row = 0;
+      while (row < 2 && rows[row] && rows[row].some(([a, b]) => span[0] < b && span[1] > a)) row++;
+      if (row >= 2) return;
+      rows[row] = rows[row] || [];
+      rows[row].push(span);
+      const ty = top + (14 + row * 14) * dpr;
       ctx.fillStyle = "rgba(255,255,255,0.85)";
       ctx.fillRect(tx - 2 * dpr, ty - 10 * dpr, textW + 4 * dpr, 13 * dpr);
       ctx.fillStyle = m.stroke;
@@ -213,7 +216,7 @@ export class Chart {
       if (idx != null && data && item.series != null && item.series.length === 1) {
         value = fmtValue(data[item.series[0] + 1]?.[idx]);
       }
-      const dash = item.dash ? "dashed" : "solid";
+      const dash = item.dash === "dotted" ? "dotted" : item.dash ? "dashed" : "solid";
       return `<span class="lg" title="${item.title || item.label}"><i style="border-top:2px ${dash} ${item.stroke}"></i>${item.label}${value ? ` <b>${value}</b>` : ""}</span>`;
     });
     if (idx != null && data && data[0][idx] != null) {

@@ -19,6 +19,7 @@ const MAX_DRAW_POINTS = 3000; // per table, for drawing only
 const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d"];
 const OVERLAY = ["#9333ea", "#ea580c", "#0d9488", "#be123c", "#4f46e5", "#a16207"];
 const THEORY = "#f97316";
+const MARK = { rise: "#64748b", ode: "#ea580c", sim: "#1d4ed8" };
 
 const S = {
   meta: null,
@@ -377,7 +378,7 @@ function buildTerms() {
       return `<label class="alpha" title="alpha_${j + 1}${i + 1}: power of h on x_${i + 1}"><span class="sub">${i + 1}</span><select data-term="${j}" data-dim="${i}" data-field="alpha" data-testid="alpha-${j + 1}-${i + 1}">${opts}</select></label>`;
     }).join("");
     row.innerHTML = `<div class="term-head"><span class="term-name">term ${j + 1}</span>
-      <label class="inline-field">coef <input type="number" step="any" value="${t.coef}" data-term="${j}" data-field="coef" data-testid="coef-${j + 1}"></label></div>
+      <label class="inline-field" title="the coefficient y_j of this term">coef y<sub>${j + 1}</sub> <input type="number" step="any" value="${t.coef}" data-term="${j}" data-field="coef" data-testid="coef-${j + 1}"></label></div>
       <div class="alphas"><span class="alpha-label">α<sub>${j + 1}</sub> =</span>${alphas}</div>`;
     box.append(row);
   });
@@ -984,12 +985,18 @@ function draw() {
   if (S.opts.marks && cur && cur.theory) {
     const ths = tHalfSim(run);
     cur.theory.terms.forEach((t, j) => {
-      const sfx = m > 1 ? ` (${j + 1})` : "";
+      const sfx = m > 1 ? String.fromCharCode(0x2081 + j) : ""; // subscript term number
       const toX = (v) => (v == null ? null : teff ? v : v / lr);
-      markers.push({ x: toX(t.t_rise), label: `t_rise${sfx}`, stroke: "#64748b", dash: [2, 3] });
-      markers.push({ x: toX(t.t_half_ode), label: `t½ ODE${sfx}`, stroke: THEORY, dash: [6, 4] });
-      if (ths[j] != null) markers.push({ x: toX(ths[j]), label: `t½ sim${sfx}`, stroke: "#2563eb", dash: [] });
+      markers.push({ x: toX(t.t_rise), label: `rise${sfx}`, stroke: MARK.rise, dash: [2, 3] });
+      markers.push({ x: toX(t.t_half_ode), label: `½ODE${sfx}`, stroke: MARK.ode, dash: [6, 4] });
+      if (ths[j] != null) markers.push({ x: toX(ths[j]), label: `½sim${sfx}`, stroke: MARK.sim, dash: [] });
     });
+    const kinds = [
+      { label: "t<sub>rise</sub>", stroke: MARK.rise, dash: "dotted", title: "rise time of the modeling ODE (spec 6)" },
+      { label: "t<sub>½</sub> ODE", stroke: MARK.ode, dash: true, title: "time the ODE's term loss halves" },
+      { label: "t<sub>½</sub> sim", stroke: MARK.sim, title: "measured: time the run's term loss halves" },
+    ];
+    lLegend.push(...kinds);
   }
   const lo = S.opts.logx ? (teff ? lr : 1) : 0;
   const xRange = [lo, Math.max(xExtent(cur, run, xEnd, teff, lr), lo * 10)];

@@ -53,7 +53,7 @@ function fmtNum(v) {
 export function targetTex(terms) {
   const general = terms.length === 1
     ? String.raw`f_*(\mathbf{x}) &= h_{\boldsymbol{\alpha}}\left(\mathbf{\Gamma}^{-1/2} \mathbf{x}\right)`
-    : String.raw`f_*(\mathbf{x}) &= \textstyle\sum_{j=1}^{${terms.length}} \mathrm{c}_j\, h_{\boldsymbol{\alpha}_j}\left(\mathbf{\Gamma}^{-1/2} \mathbf{x}\right)`;
+    : String.raw`f_*(\mathbf{x}) &= \textstyle\sum_{j=1}^{${terms.length}} y_j\, h_{\boldsymbol{\alpha}_j}\left(\mathbf{\Gamma}^{-1/2} \mathbf{x}\right)`;
   const parts = terms.map((t, j) => {
     const factors = t.alpha
       .map((a, i) => (a > 0 ? String.raw`h_{${a}}(\gamma_{${i + 1}}^{-1/2} x_{${i + 1}})` : ""))
