@@ -314,3 +314,19 @@ def test_a_mode_this_build_lacks_is_refused_by_name(client, monkeypatch):
     assert client.get("/api/meta").json()["modes_supported"] == ["sgd"]
     res = client.post("/api/live", json={"config": {**SMALL, "mode": "flow"}})
     assert_error(res, 422, field="mode", contains="not available")
+
+
+def test_serve_says_in_one_line_how_to_install_missing_assets(store_path, monkeypatch, capsys):
+    import uvicorn
+
+    from theoryscope.web import app as web_app
+    from theoryscope.web.server import serve
+
+    calls = []
+    monkeypatch.setattr(web_app, "missing_assets", lambda: ["katex/katex.min.js"])
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    serve(port=8123, store_path=store_path)
+    err = capsys.readouterr().err
+    hint = [line for line in err.splitlines() if "install_web_assets.sh" in line]
+    assert len(hint) == 1 and hint[0].startswith("theoryscope serve: web assets missing")
+    assert calls and calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8123
