@@ -82,6 +82,8 @@ _BUILTIN = {
     "widenets": "theoryscope.experiments.widenets",
     "lrphases": "theoryscope.experiments.lrphases",
     "spectral": "theoryscope.experiments.spectral",
+    "implicit": "theoryscope.experiments.implicit",
+    "polynets": "theoryscope.experiments.polynets",
 }
 
 

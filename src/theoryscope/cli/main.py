@@ -35,6 +35,8 @@ _GROUPS = [
     ("theoryscope.cli.widenets", "app", "widenets"),
     ("theoryscope.cli.lrphases", "app", "lrphases"),
     ("theoryscope.cli.spectral", "app", "spectral"),
+    ("theoryscope.cli.implicit", "app", "implicit"),
+    ("theoryscope.cli.polynets", "app", "polynets"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 
