@@ -15,7 +15,6 @@ Life cycle, all driven from the engine's ``should_stop`` hook (polled between ji
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -26,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from theoryscope.runner import execute
-from theoryscope.store import RunStore, to_json
+from theoryscope.store import RunStore
+from theoryscope.store.runstore import _jsonable as jsonable
 
 #: A page that started a run gets at least this long to attach to it (counted from compilation).
 FIRST_ATTACH_S = 10.0
@@ -34,7 +34,7 @@ FIRST_ATTACH_S = 10.0
 
 def chunk_to_lists(chunk: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """A chunk of series as JSON-ready nested lists (NaN and inf become null)."""
-    return json.loads(to_json({name: np.asarray(arr) for name, arr in chunk.items()}))
+    return jsonable({name: np.asarray(arr) for name, arr in chunk.items()})
 
 
 def merge_chunks(chunks: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
@@ -171,8 +171,8 @@ class LiveRun:
                 message = self._stop_message
             final = {
                 "status": run.status,
-                "summary": json.loads(to_json(run.summary)),
-                "agreement": json.loads(to_json(result.agreement)),
+                "summary": jsonable(run.summary),
+                "agreement": jsonable(result.agreement),
                 "message": message,
             }
         except Exception as err:  # execute stored it as failed; tell the page in one line
@@ -312,6 +312,10 @@ class LiveRun:
         }
 
 
+class ServerBusy(Exception):
+    """The server already simulates as many runs as its limits allow."""
+
+
 class LiveRuns:
     """The live runs of one server, keyed by stored run id."""
 
@@ -324,6 +328,7 @@ class LiveRuns:
         self.grace_s = grace_s
         self._runs: dict[str, LiveRun] = {}
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
 
     def active(self) -> list[LiveRun]:
         with self._lock:
@@ -343,19 +348,25 @@ class LiveRuns:
     def start(
         self, experiment: str, config: Any, seed: int, theory: Any, theory_dict: dict[str, Any]
     ) -> LiveRun:
-        """Start a worker; raises RuntimeError when the server already runs ``max_live`` runs."""
-        if len(self.active()) >= self.max_live:
-            raise RuntimeError(
-                f"this server already runs {self.max_live} experiments at once;"
-                " pause-and-stop one or wait for it to finish"
-            )
-        live = LiveRun(experiment, config, seed, theory, theory_dict, self.grace_s)
-        live.start(self.store_path)
-        run_id = live.wait_for_id(timeout=60.0)
-        if run_id is None:
-            raise RuntimeError(live.final["message"] if live.final else "the run did not start")
-        with self._lock:
-            self._runs[run_id] = live
+        """Start a worker and return once the stored run exists.
+
+        Raises :class:`ServerBusy` when ``max_live`` runs are already simulating, RuntimeError
+        when the worker failed before creating the stored run.
+        """
+        with self._start_lock:  # check-and-start is atomic: the cap holds under concurrency
+            if len(self.active()) >= self.max_live:
+                raise ServerBusy(
+                    f"this server already runs {self.max_live} experiments at once;"
+                    " stop one or wait for it to finish"
+                )
+            live = LiveRun(experiment, config, seed, theory, theory_dict, self.grace_s)
+            live.start(self.store_path)
+            run_id = live.wait_for_id(timeout=60.0)
+            if run_id is None:
+                message = live.final["message"] if live.final else "no stored run after 60 s"
+                raise RuntimeError(f"the run did not start: {message}")
+            with self._lock:
+                self._runs[run_id] = live
         return live
 
     def stop_all(self, timeout: float = 10.0) -> None:

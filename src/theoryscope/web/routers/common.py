@@ -7,9 +7,11 @@ import re
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 
 from theoryscope.errors import ConfigError
 from theoryscope.protocol import get_experiment
+from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
 from theoryscope.web.limits import Limits
 
@@ -58,3 +60,8 @@ def check_run_id(run_id: str) -> str:
     if not RUN_ID.match(run_id):
         raise ApiError(404, f"no run with id {run_id[:80]!r}")
     return run_id
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """JSON with NumPy values converted and NaN / inf as null (the store's encoding)."""
+    return Response(to_json(value), status_code=status, media_type="application/json")

@@ -17,15 +17,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
-from theoryscope.web.live import merge_chunks
+from theoryscope.web.live import ServerBusy, merge_chunks
 from theoryscope.web.routers.api import check_mode, theory_for
 from theoryscope.web.routers.common import (
     EXPERIMENT,
     check_run_id,
+    json_response,
     parse_config,
     parse_seed,
     read_json,
@@ -41,7 +42,7 @@ async def list_live(request: Request) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def start(request: Request) -> JSONResponse:
+async def start(request: Request) -> Response:
     """Validate, predict, and start simulating in a worker thread; answers with the stored id."""
     body = await read_json(request)
     unknown = sorted(set(body) - {"config", "seed"})
@@ -51,19 +52,15 @@ async def start(request: Request) -> JSONResponse:
     check_mode(config)
     seed = parse_seed(body.get("seed"))
     live_runs = request.app.state.live
-    if len(live_runs.active()) >= live_runs.max_live:
-        raise ApiError(
-            429,
-            f"this server already runs {live_runs.max_live} experiments at once;"
-            " stop one or wait for it to finish",
-        )
     theory, theory_dict = await run_in_threadpool(theory_for, config)
     try:
         live = await run_in_threadpool(
             live_runs.start, EXPERIMENT, config, seed, theory, theory_dict
         )
-    except RuntimeError as err:
+    except ServerBusy as err:
         raise ApiError(429, str(err)) from None
+    except RuntimeError as err:
+        raise ApiError(500, str(err)) from None
     payload = {
         "run_id": live.id,
         "config": config.to_dict(),
@@ -71,7 +68,7 @@ async def start(request: Request) -> JSONResponse:
         "theory": theory_dict,
         "state": live.state,
     }
-    return JSONResponse(json.loads(to_json(payload)), status_code=201)
+    return json_response(payload, status=201)
 
 
 @router.post("/{run_id}/{action}")

@@ -15,7 +15,7 @@ from theoryscope.protocol import RUN_STATUSES, Run, get_experiment
 from theoryscope.store import RunStore, to_json
 from theoryscope.store.export import run_to_csv, run_to_json_dict
 from theoryscope.web.errors import ApiError
-from theoryscope.web.routers.common import check_run_id
+from theoryscope.web.routers.common import check_run_id, json_response
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -29,23 +29,12 @@ def _store(request: Request) -> RunStore:
     return RunStore(request.app.state.store_path)
 
 
+#: Left out of the history listing (fetched per run when it is opened).
+_HEAVY = ("theory", "agreement", "timings", "versions")
+
+
 def _listing(run: Any) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "experiment": run.experiment,
-        "status": run.status,
-        "seed": run.seed,
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-        "config": run.config,
-        "summary": run.summary,
-        "message": run.message,
-        "sweep_id": run.sweep_id,
-    }
-
-
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(to_json(value), status_code=status, media_type="application/json")
+    return {key: value for key, value in run.to_dict().items() if key not in _HEAVY}
 
 
 @router.get("")
@@ -64,7 +53,7 @@ async def list_runs(request: Request, limit: int = 50, status: str | None = None
         lr = live.get(run.id)
         item["live"] = lr is not None and lr.state != "done"
         out.append(item)
-    return _json({"runs": out})
+    return json_response({"runs": out})
 
 
 @router.get("/{run_id}")
@@ -76,7 +65,7 @@ async def get_run(request: Request, run_id: str) -> Response:
     lr = request.app.state.live.get(run_id)
     out["live"] = lr is not None and lr.state != "done"
     out["live_state"] = lr.state if lr is not None else None
-    return _json(out)
+    return json_response(out)
 
 
 @router.get("/{run_id}/series")
@@ -84,7 +73,7 @@ async def get_series(request: Request, run_id: str) -> Response:
     """Every recorded series of a run, as lists (records along the first axis)."""
     check_run_id(run_id)
     series = await run_in_threadpool(_store(request).get_series, run_id)
-    return _json({"run_id": run_id, "series": series})
+    return json_response({"run_id": run_id, "series": series})
 
 
 @router.delete("/{run_id}")
@@ -94,7 +83,7 @@ async def delete_run(request: Request, run_id: str) -> Response:
     if lr is not None and lr.state != "done":
         raise ApiError(409, f"run {run_id!r} is still running; stop it first")
     await run_in_threadpool(_store(request).delete_run, run_id)
-    return _json({"deleted": run_id})
+    return json_response({"deleted": run_id})
 
 
 def _png(store: RunStore, run_id: str) -> bytes:
@@ -135,7 +124,6 @@ async def export(request: Request, run_id: str, name: str) -> Response:
     fmt = match.group(1)
     store = _store(request)
     if fmt == "csv":
-        await run_in_threadpool(store.get_run, run_id)
         body: bytes = (
             await run_in_threadpool(lambda: run_to_csv(store.get_series(run_id)))
         ).encode()
