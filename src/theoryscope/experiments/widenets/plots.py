@@ -91,19 +91,23 @@ def jacobian_growth(rows: Sequence[Mapping[str, float]]) -> Figure:
     """n_0^2 E[(dz/dx)^4] / 12 against sum 1/n_l: exact product, exp(5 beta), Monte Carlo."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     beta = np.asarray([r["beta"] for r in rows])
-    order = np.argsort(beta)
-    ax.plot(
-        beta[order],
-        np.asarray([r["exact"] for r in rows])[order],
-        "-",
-        label="exact prod(1 + 5/n_l)",
-    )
-    ax.plot(
-        beta[order],
-        np.asarray([r["exp_approx"] for r in rows])[order],
-        "--",
-        label="exp(5 sum 1/n_l)",
-    )
+    for i, n in enumerate(sorted({r["width"] for r in rows})):
+        sel = sorted((r for r in rows if r["width"] == n), key=lambda r: r["beta"])
+        b = [r["beta"] for r in sel]
+        ax.plot(
+            b,
+            [r["exact"] for r in sel],
+            "-",
+            color="C0",
+            label=None if i else "exact prod(1 + 5/n_l)",
+        )
+        ax.plot(
+            b,
+            [r["exp_approx"] for r in sel],
+            "--",
+            color="C1",
+            label=None if i else "exp(5 sum 1/n_l)",
+        )
     ax.errorbar(
         beta,
         [r["mc"] for r in rows],
