@@ -30,6 +30,7 @@ step resolution inside the loop (term overlaps cost O(k d m) per step).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -203,7 +204,9 @@ def _simulate(
     should_stop: Callable[[], bool] | None = None,
     track_t_half: bool | None = None,
 ) -> Run:
-    with jax.enable_x64(config.dtype == "float64"):
+    # x64 is on for every run so that records are evaluated in float64 (the exact population
+    # loss is a difference of O(1) terms); the stepping uses config.dtype throughout.
+    with jax.enable_x64(True):
         return _Simulation(config, seed, track_t_half).run(on_chunk, should_stop)
 
 
@@ -281,22 +284,26 @@ class _Simulation:
         return lax.while_loop(running, block, carry)
 
     def _record(self, carry: Carry, c: Consts) -> dict[str, Any]:
+        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly).
         cfg = self.config
-        W1, W2 = carry.W1, carry.W2
+        W1, W2, W_froz, gamma, coefs = (
+            jnp.asarray(x, jnp.float64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
+        )
         if self.exact:
-            lp = pop.population_loss(W1, W2, c.W_froz, c.gamma, self.alphas, c.coefs)
-            ov = pop.term_overlaps(c.W_froz @ W1, self.alphas, c.gamma) @ W2
+            lp = pop.population_loss(W1, W2, W_froz, gamma, self.alphas, coefs)
+            ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731
-            lp, ov = pop.mc_population(W1, W2, c.W_froz, c.X_hold, c.y_hold, c.H_hold, sig)
+            X, y, H = (jnp.asarray(x, jnp.float64) for x in (c.X_hold, c.y_hold, c.H_hold))
+            lp, ov = pop.mc_population(W1, W2, W_froz, X, y, H, sig)
         return {
             "loss_batch": carry.loss,
             "loss_ema": carry.ema,
             "loss_population": lp,
-            "W1": W1,
-            "w2_scaled_norm": jnp.sqrt(jnp.asarray(cfg.k, self.dt)) * jnp.linalg.norm(W2),
+            "W1": carry.W1,
+            "w2_scaled_norm": math.sqrt(cfg.k) * jnp.linalg.norm(W2),
             "overlap": ov,
-            "term_loss": 0.5 * (c.coefs - ov) ** 2,
+            "term_loss": 0.5 * (coefs - ov) ** 2,
         }
 
     # -- driver -------------------------------------------------------------------------------
