@@ -284,14 +284,20 @@ class _Simulation:
         return lax.while_loop(running, block, carry)
 
     def _record(self, carry: Carry, c: Consts) -> dict[str, Any]:
-        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly).
+        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly), except
+        # the kernel quadratic form (below).
         cfg = self.config
         W1, W2, W_froz, gamma, coefs = (
             jnp.asarray(x, jnp.float64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
         )
         if self.exact:
-            lp = pop.population_loss(W1, W2, W_froz, gamma, self.alphas, coefs)
+            # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T); the O(k^2)
+            # quadratic form runs in the run's dtype (relative error ~1e-7 in float32), the
+            # rest in float64.
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
+            v = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
+            quad = jnp.asarray(pop.quadratic_form(carry.W2, v), jnp.float64)
+            lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731
             X, y, H = (jnp.asarray(x, jnp.float64) for x in (c.X_hold, c.y_hold, c.H_hold))
