@@ -494,7 +494,8 @@ function ingest(run, data) {
         for (const [key, x] of flat(v, name, [])) (c[key] = c[key] || []).push(x);
       });
     } else {
-      c[name] = (c[name] || []).concat(values);
+      const col = c[name] || (c[name] = []);
+      for (const v of values) col.push(v);
     }
   }
   run.n += n;
@@ -745,7 +746,7 @@ function renderHistory() {
   });
 }
 
-async function toggleOverlay(id, on) {
+async function toggleOverlay(id, on, { quiet = false } = {}) {
   if (!on) {
     S.overlays.delete(id);
   } else {
@@ -760,7 +761,7 @@ async function toggleOverlay(id, on) {
       const color = OVERLAY.find((c) => !used.has(c)) || OVERLAY[S.overlays.size % OVERLAY.length];
       S.overlays.set(id, { run, color });
     } catch (err) {
-      showError(err.message);
+      if (!quiet) showError(err.message); // a restored overlay whose run was deleted: drop it
     }
   }
   saveState();
@@ -1177,7 +1178,7 @@ async function main() {
   requestAnimationFrame(frame);
   await refreshPreview();
   loadHistory();
-  if (saved && saved.overlays) saved.overlays.forEach((id) => toggleOverlay(id, true));
+  if (saved && saved.overlays) saved.overlays.forEach((id) => toggleOverlay(id, true, { quiet: true }));
   if (runToOpen) {
     try {
       await openRun(runToOpen, { loadConfig: false });
