@@ -1017,20 +1017,21 @@ function draw() {
 /**
  * Right end of the x axis: a finished run ends where its data ends; a live run grows with its
  * data but always shows the theory's interesting region (5x the latest t_rise / t_half marker);
- * a preview shows that region, never past the planned end.
+ * a preview shows that region, never past the planned end; overlaid runs are shown whole.
  */
 function xExtent(cur, run, xEnd, teff, lr) {
   const marks = cur && cur.theory
     ? cur.theory.terms.flatMap((t) => [t.t_rise, t.t_half_ode]).filter((v) => v != null && Number.isFinite(v) && v > 0)
     : [];
   const focus = marks.length ? 5 * Math.max(...marks) * (teff ? 1 : 1 / lr) : xEnd;
-  const steps = run && run.cols.step;
-  if (steps && steps.length) {
-    const last = steps[steps.length - 1] * (teff ? run.config.lr : 1);
-    if (run.state === "done") return last;
-    return Math.min(xEnd, Math.max(last * 1.25, focus));
-  }
-  return Math.min(xEnd, focus);
+  const lastX = (r) => {
+    const steps = r.cols.step;
+    return steps && steps.length ? steps[steps.length - 1] * (teff ? r.config.lr : 1) : 0;
+  };
+  let hi = Math.min(xEnd, focus);
+  if (run && run.n) hi = run.state === "done" ? lastX(run) : Math.min(xEnd, Math.max(lastX(run) * 1.25, focus));
+  for (const ov of S.overlays.values()) hi = Math.max(hi, lastX(ov.run)); // overlays are shown whole
+  return hi;
 }
 
 function updateReadouts() {
