@@ -43,6 +43,7 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
     if opt is not None and opt > 1e-12 * getattr(theory, "teacher_norm", 1.0):
         ax_loss.axhline(opt, color="k", ls="--", lw=1, label=f"best rank-r loss {opt:.4g}")
     ax_loss.set_xscale("symlog", linthresh=max(float(run.config.get("lr", 0.01)), 1e-6))
+    ax_loss.set_xlim(left=0.0)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel(r"time $t = \eta\cdot$step")
     ax_loss.set_ylabel("loss")
@@ -70,6 +71,7 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
             ax_eig.axvline(tj, color=colors[j % len(colors)], ls="-.", lw=0.8,
                            label="predicted learning times" if j == 0 else None)  # fmt: skip
         ax_eig.set_xscale("symlog", linthresh=max(float(run.config.get("lr", 0.01)), 1e-6))
+        ax_eig.set_xlim(left=0.0)
         ax_eig.set_xlabel(r"time $t = \eta\cdot$step")
         ax_eig.set_ylabel("eigenvalue")
         ax_eig.set_title("spectrum of M = W^T W vs teacher", fontsize=10)

@@ -174,6 +174,14 @@ def success(final_loss: float, optimal_loss: float | None, teacher_norm: float) 
     return bool(final_loss - optimal_loss <= SUCCESS_TOL * teacher_norm)
 
 
+def _ratios(values: list[float | None]) -> list[float | None]:
+    """t_j / t_1 (None where undefined: a missing time or t_1 <= 0)."""
+    first = values[0] if values else None
+    if first is None or first <= 0:
+        return [None] * len(values)
+    return [None if v is None else v / first for v in values]
+
+
 def compare(run: Run, theory: Theory) -> dict[str, Any]:
     """Final loss vs the predicted optimum, success, measured vs predicted learning times."""
     pop = np.asarray(run.series.get("population_loss", ()), dtype=np.float64)
@@ -203,12 +211,12 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
         out["learn_times_predicted"] = pred
         out["learn_times_measured"] = measured
         out["learn_time_rel_err"] = [
-            None if m is None else (m - p) / p for m, p in zip(measured, pred, strict=True)
+            None if (m is None or p <= 0) else (m - p) / p
+            for m, p in zip(measured, pred, strict=True)
         ]
-        m1 = measured[0] if measured else None
-        out["learn_ratio_measured"] = [None if (m is None or not m1) else m / m1 for m in measured]
-        out["learn_ratio_predicted"] = [p / pred[0] for p in pred]
-        out["learn_ratio_naive"] = [n / naive[0] for n in naive]
+        out["learn_ratio_measured"] = _ratios(measured)
+        out["learn_ratio_predicted"] = _ratios(list(pred))
+        out["learn_ratio_naive"] = _ratios(list(naive))
         learned = [m for m in measured if m is not None]
         out["learned_in_order"] = bool(len(learned) == len(measured) and all(np.diff(learned) >= 0))
         eigs = [run.series[f"eig_{i + 1}"][-1] for i in range(len(theory.optimal_eigs or []))
