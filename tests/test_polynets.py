@@ -14,7 +14,7 @@ from numpy.polynomial import hermite_e
 
 from theoryscope.errors import ConfigError
 from theoryscope.experiments import polynets
-from theoryscope.experiments.polynets import engine, population, theory
+from theoryscope.experiments.polynets import population, theory
 from theoryscope.experiments.polynets.config import Config
 from theoryscope.experiments.polynets.model import make_teacher, teacher_spectrum
 from theoryscope.store import RunStore
