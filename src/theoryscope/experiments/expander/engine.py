@@ -347,7 +347,7 @@ class _Simulation:
         dt = np.float64 if cfg.dtype == "float64" else np.float32
         w = cfg.ema_window
         return {
-            "seed": np.asarray(self.seed, np.uint32),
+            "seed": np.asarray(self.seed % 2**32, np.uint32),
             "gamma": np.asarray(cfg.gamma, dt),
             "coefs": np.asarray(cfg.coefs, dt),
             "lr": np.asarray(cfg.lr, dt),
@@ -440,7 +440,9 @@ class _Simulation:
             summary["keyboard_interrupt"] = True
         loop_seconds = time.perf_counter() - loop_start
 
-        series = {key: np.stack([r[key] for r in rows]) for key in SERIES} if rows else {}
+        series = (
+            {key: np.stack([r[key] for r in rows]) for key in SERIES} if rows else self._empty()
+        )
         done = int(rows[-1]["step"]) if rows else 0
         if status == "diverged":
             done = max(0, int(summary["diverged_at_step"]) - 1)
@@ -467,11 +469,20 @@ class _Simulation:
             },
         )
 
+    def _empty(self) -> dict[str, np.ndarray]:
+        """Every series with zero records (a run that diverged at step 0)."""
+        d, m = self.config.d, len(self.config.terms)
+        shapes = {"W1": (0, d, d), "overlap": (0, m), "term_loss": (0, m)}
+        return {
+            key: np.zeros(shapes.get(key, (0,)), np.int64 if key == "step" else np.float64)
+            for key in SERIES
+        }
+
     def _t_half(self, carry: Carry, series: dict[str, np.ndarray]) -> list[float | None]:
         m = len(self.config.terms)
         if self.track:
             steps = np.asarray(carry.t_half_step)
             return [float(self.config.lr * int(s)) if s >= 0 else None for s in steps]
-        if not series:
+        if not len(series["step"]):
             return [None] * m
         return _t_half_from_records(series["t_eff"], series["term_loss"])
