@@ -110,30 +110,44 @@ def q_alpha_limit(
 ) -> np.ndarray:
     """argmin Q_alpha(beta) s.t. X beta = y by damped Newton on the dual D(nu) (module doc).
 
-    beta(nu) = 2 alpha^2 sinh(X^T nu); the iteration stops when ||X beta - y|| <= tol ||y||.
+    beta(nu) = 2 alpha^2 sinh(X^T nu); Newton stops when ||X beta - y|| <= tol ||y||. Below
+    alpha = 0.01 the dual is solved along alpha = 0.01, 0.01/sqrt(10), ... warm-started
+    (continuation: at tiny alpha the Hessian at nu = 0 is ~alpha^2 and a cold Newton step
+    overshoots far beyond where cosh is finite).
     """
-    a2 = 2.0 * alpha * alpha
-    nu = np.zeros(x.shape[0])
     scale = max(float(np.linalg.norm(y)), 1e-300)
+    path = [float(alpha)]
+    while path[-1] < 1e-2:
+        path.append(path[-1] * np.sqrt(10.0))
+    nu = np.zeros(x.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in reversed(path):
+            nu = _newton(x, y, 2.0 * a * a, nu, tol * scale, max_iter)
+    beta = 2.0 * alpha * alpha * np.sinh(x.T @ nu)
+    resid = float(np.linalg.norm(x @ beta - y))
+    if not resid <= 1e-6 * scale:
+        raise RuntimeError(
+            f"Q_alpha dual Newton did not converge (alpha={alpha:g}, residual {resid:.3g})"
+        )
+    return np.asarray(beta)
+
+
+def _newton(
+    x: np.ndarray, y: np.ndarray, a2: float, nu: np.ndarray, tol: float, max_iter: int
+) -> np.ndarray:
+    """Damped Newton (Armijo backtracking) on D(nu) = sum a2 (cosh(X^T nu) - 1) - <nu, y>."""
 
     def dual(nu_: np.ndarray) -> float:
-        p = x.T @ nu_
-        return float(np.sum(a2 * (np.cosh(p) - 1.0)) - nu_ @ y)
+        return float(np.sum(a2 * (np.cosh(x.T @ nu_) - 1.0)) - nu_ @ y)
 
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _newton(x, y, a2, nu, dual, tol * scale, max_iter)
-
-
-def _newton(x, y, a2, nu, dual, tol, max_iter):  # type: ignore[no-untyped-def]
     value = dual(nu)
     for _ in range(max_iter):
         p = x.T @ nu
-        beta = a2 * np.sinh(p)
-        grad = x @ beta - y
+        grad = x @ (a2 * np.sinh(p)) - y
         if np.linalg.norm(grad) <= tol:
-            return beta
+            break
         hess = (x * (a2 * np.cosh(p))) @ x.T
-        step = np.linalg.solve(hess + 1e-300 * np.eye(len(nu)), grad)
+        step = np.linalg.solve(hess, grad)
         t = 1.0
         while t > 1e-12:
             trial = nu - t * step
@@ -142,9 +156,12 @@ def _newton(x, y, a2, nu, dual, tol, max_iter):  # type: ignore[no-untyped-def]
                 break
             t *= 0.5
         else:  # no decrease left at machine precision: this is the minimiser
-            return beta
+            break
+        stalled = value - new <= 1e-15 * abs(value)
         nu, value = trial, new
-    return a2 * np.sinh(x.T @ nu)
+        if stalled:  # the decrease is at rounding level: more steps only shuffle noise
+            break
+    return nu
 
 
 def rel_dist(a: np.ndarray, b: np.ndarray) -> float:
