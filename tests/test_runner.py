@@ -120,3 +120,34 @@ def test_without_store_nothing_is_written(store_path):
     result = execute("toy", ToyConfig(), 0, store=None)
     assert result.run_id is None and result.agreement == {"match": True}
     assert not store_path.exists()
+
+
+def test_compare_that_raises_leaves_the_run_failed_not_running(store_path):
+    register(
+        Experiment(
+            name="toy-bad-compare",
+            title="Toy with a broken compare",
+            config_from_dict=lambda d: ToyConfig(**d),
+            simulate=toy_simulate,
+            predict=lambda cfg: {"prediction": cfg.n},
+            compare=lambda run, theory: 1 / 0,
+            theory_to_dict=lambda theory: dict(theory),
+        )
+    )
+    store = RunStore(store_path)
+    with pytest.raises(ZeroDivisionError):
+        execute("toy-bad-compare", ToyConfig(), 0, store=store)
+    (run,) = store.list_runs()
+    assert run.status == "failed" and "ZeroDivisionError" in run.message
+    assert len(store.get_series(run.id)["step"]) == 4
+
+
+def test_series_are_batched_into_few_transactions(store_path):
+    import sqlite3
+
+    store = RunStore(store_path)
+    result = execute("toy", ToyConfig(n=50), 0, store=store)
+    np.testing.assert_array_equal(store.get_series(result.run_id)["step"], np.arange(50))
+    with sqlite3.connect(store_path) as conn:
+        seqs = conn.execute("SELECT COUNT(DISTINCT seq) FROM chunks").fetchone()[0]
+    assert seqs < 50

@@ -7,6 +7,7 @@ the run store meet (used by the CLI, the web lab and sweeps alike).
 Nothing is written to the store before the config is valid and the theory computed, so bad
 input leaves nothing behind. A run that raises is stored as ``failed`` with its message; a
 KeyboardInterrupt (Ctrl-C) stores it as ``interrupted`` with the data it had, then re-raises.
+Series are written in batches (:class:`~theoryscope.store.buffer.BufferedSeriesWriter`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from theoryscope.protocol import ChunkCallback, Run, StopPredicate, get_experiment
 from theoryscope.store import RunStore
+from theoryscope.store.buffer import BufferedSeriesWriter
 
 
 @dataclass
@@ -64,38 +66,32 @@ def execute(
         else None
     )
 
+    writer = (
+        BufferedSeriesWriter(store, run_id) if store is not None and run_id is not None else None
+    )
+
     def stream(chunk: Mapping[str, np.ndarray]) -> None:
-        if store is not None and run_id is not None:
-            store.append_series(run_id, chunk)
+        if writer is not None:
+            writer.append(chunk)
         if on_chunk is not None:
             on_chunk(chunk)
 
+    def finish(status: str, message: str | None, **results: Any) -> None:
+        if store is not None and run_id is not None and writer is not None:
+            writer.flush()
+            store.finish_run(run_id, status=status, message=message, theory=theory_dict, **results)
+
     try:
         run = experiment.simulate(config, seed, on_chunk=stream, should_stop=should_stop)
+        agreement = experiment.compare(run, theory)
     except KeyboardInterrupt:
-        if store is not None and run_id is not None:
-            store.finish_run(
-                run_id, status="interrupted", message="stopped by Ctrl-C", theory=theory_dict
-            )
+        finish("interrupted", "stopped by Ctrl-C")
         raise
     except Exception as err:
-        if store is not None and run_id is not None:
-            store.finish_run(
-                run_id, status="failed", message=f"{type(err).__name__}: {err}", theory=theory_dict
-            )
+        finish("failed", f"{type(err).__name__}: {err}")
         raise
-    agreement = experiment.compare(run, theory)
     run.timings["theory_seconds"] = theory_seconds
-    if store is not None and run_id is not None:
-        store.finish_run(
-            run_id,
-            status=run.status,
-            summary=run.summary,
-            theory=theory_dict,
-            agreement=agreement,
-            message=run.message,
-            timings=run.timings,
-        )
+    finish(run.status, run.message, summary=run.summary, agreement=agreement, timings=run.timings)
     return RunResult(run_id=run_id, run=run, theory=theory, agreement=agreement)
 
 

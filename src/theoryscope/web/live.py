@@ -63,44 +63,17 @@ class _Subscriber:
 
 
 class _LiveStore(RunStore):
-    """The run store as a live run writes it.
-
-    - reports the id of the run ``execute`` creates, as soon as it exists;
-    - batches ``append_series``: one SQLite transaction costs milliseconds and the engine hands
-      over one record per call, so records are written at most every ``flush_s`` seconds (and
-      always before the run is finished). The page gets every chunk at once regardless.
-    """
-
-    flush_s = 0.5
+    """The run store as a live run writes it: reports the id of the run ``execute`` creates, as
+    soon as it exists (series writes are batched by the runner itself)."""
 
     def __init__(self, path: Path, live: LiveRun) -> None:
         super().__init__(path)
         self._live = live
-        self._pending: list[dict[str, np.ndarray]] = []
-        self._last_flush = 0.0
 
     def create_run(self, *args: Any, **kwargs: Any) -> str:
         run_id = super().create_run(*args, **kwargs)
         self._live._set_id(run_id)
         return run_id
-
-    def append_series(self, run_id: str, chunk: Mapping[str, np.ndarray]) -> None:
-        self._pending.append({name: np.asarray(arr) for name, arr in chunk.items()})
-        if time.monotonic() - self._last_flush >= self.flush_s:
-            self.flush(run_id)
-
-    def flush(self, run_id: str) -> None:
-        if not self._pending:
-            return
-        names = self._pending[0].keys()
-        merged = {name: np.concatenate([c[name] for c in self._pending]) for name in names}
-        self._pending.clear()
-        super().append_series(run_id, merged)
-        self._last_flush = time.monotonic()
-
-    def finish_run(self, run_id: str, **kwargs: Any) -> None:
-        self.flush(run_id)
-        super().finish_run(run_id, **kwargs)
 
 
 @dataclass
@@ -195,7 +168,6 @@ class LiveRun:
         if store is None or self.id is None:
             return
         try:
-            store.flush(self.id)
             if store.get_run(self.id).status == "running":
                 store.finish_run(self.id, status="failed", message=message, theory=self.theory_dict)
         except Exception:  # the store itself is failing: nothing more to do here
