@@ -43,6 +43,8 @@ from theoryscope.protocol import Run
 SUCCESS_TOL = 1e-3
 #: Direction j counts as learned once u_j^T M u_j reaches this fraction of its saddle value.
 LEARNED_FRACTION = 0.5
+#: Learning times are predicted only when r init^2 <= this x lambda_1 (the small-init regime).
+SMALL_INIT = 1e-2
 #: Eigen-directions tracked in the series and the comparison.
 MAX_TRACKED = 16
 
@@ -134,8 +136,9 @@ def predict(config: Config) -> Theory:
         rank_star = int(np.sum(lam > 1e-10 * max(float(lam[0]), 1e-300)))
         optimal, mu = best_rank(lam, r)
         teacher_eigs, optimal_eigs = lam.tolist(), mu.tolist()
-        times, thresholds = learning_times(lam, r, m0)
-        naive = [math.log(1.0 / float(config.init)) / float(lam[j]) for j in range(len(times))]
+        if m0 <= SMALL_INIT * float(lam[0]):  # incremental learning needs a small init
+            times, thresholds = learning_times(lam, r, m0)
+            naive = [math.log(1.0 / float(config.init)) / float(lam[j]) for j in range(len(times))]
     regime = "over-parameterized" if r >= rank_star else "under-parameterized"
     return Theory(
         degree=p, d=int(config.d), width=r, teacher_width=int(config.teacher_width),
