@@ -82,7 +82,8 @@ def gd_chunk(
 def q(z: np.ndarray) -> np.ndarray:
     """q(z) = 2 - sqrt(4 + z^2) + z arcsinh(z/2) (Woodworth et al. 2020, Theorem 1)."""
     z = np.asarray(z, dtype=np.float64)
-    return 2.0 - np.sqrt(4.0 + z * z) + z * np.arcsinh(z / 2.0)
+    # 2 - sqrt(4 + z^2) = -z^2 / (2 + sqrt(4 + z^2)): no cancellation near z = 0 (q ~ z^2 / 4)
+    return z * np.arcsinh(z / 2.0) - z * z / (2.0 + np.sqrt(4.0 + z * z))
 
 
 def q_alpha(beta: np.ndarray, alpha: float) -> float:
