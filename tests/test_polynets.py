@@ -310,3 +310,10 @@ def test_cli_diverging_run_exits_3_and_is_stored_as_diverged(store_path, tmp_pat
     assert code == 3 and payload["status"] == "diverged"
     stored = RunStore(store_path).get_run(payload["run_id"])
     assert stored.status == "diverged"
+
+
+def test_plot_accepts_the_theory_object_or_its_stored_dict(incremental):
+    run, th, _ = incremental
+    counts = [len(polynets.plot(run, t).axes[1].lines) for t in (th, th.to_dict(), None)]
+    # 4 eigenvalue curves; with theory also 3 teacher, 3 optimal and 3 learning-time lines
+    assert counts == [13, 13, 4]

@@ -28,8 +28,18 @@ def _positive(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _get(theory: Any, key: str, default: Any = None) -> Any:
+    """A theory field from the Theory object or its stored dict (the web passes the dict)."""
+    if isinstance(theory, Mapping):
+        return theory.get(key, default)
+    return getattr(theory, key, default)
+
+
 def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
-    """Loss (with the predicted optimum) and the spectrum of M(t) against time."""
+    """Loss (with the predicted optimum) and the spectrum of M(t) against time.
+
+    ``theory`` is the :class:`~theoryscope.experiments.polynets.theory.Theory` or its dict.
+    """
     s = run.series
     t = np.asarray(s.get("time", np.zeros(0)))
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -39,8 +49,8 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
                      label=f"training loss (n={run.config['samples']})")  # fmt: skip
     ax_loss.plot(t, _positive(s.get("population_loss", t)), color="tab:blue", lw=1.2,
                  label="population loss")  # fmt: skip
-    opt = getattr(theory, "optimal_loss", None)
-    if opt is not None and opt > 1e-12 * getattr(theory, "teacher_norm", 1.0):
+    opt = _get(theory, "optimal_loss")
+    if opt is not None and opt > 1e-12 * _get(theory, "teacher_norm", 1.0):
         ax_loss.axhline(opt, color="k", ls="--", lw=1, label=f"best rank-r loss {opt:.4g}")
     ax_loss.set_xscale("symlog", linthresh=max(float(run.config.get("lr", 0.01)), 1e-6))
     ax_loss.set_xlim(left=0.0)
@@ -59,15 +69,15 @@ def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
         colors = [f"C{i % 10}" for i in range(len(eig_keys))]
         for key, c in zip(eig_keys, colors, strict=True):
             ax_eig.plot(t, s[key], color=c, lw=1.2, label=f"eig {key[4:]} of M(t)")
-        for j, lam in enumerate((getattr(theory, "teacher_eigs", None) or [])[: len(eig_keys)]):
+        for j, lam in enumerate((_get(theory, "teacher_eigs") or [])[: len(eig_keys)]):
             if lam > 0:
                 ax_eig.axhline(lam, color="grey", ls=":", lw=0.8,
                                label="teacher eigenvalues" if j == 0 else None)  # fmt: skip
-        for j, mu in enumerate(getattr(theory, "optimal_eigs", None) or []):
+        for j, mu in enumerate(_get(theory, "optimal_eigs") or []):
             if mu > 0:
                 ax_eig.axhline(mu, color="k", ls="--", lw=0.8,
                                label="optimal rank-r eigenvalues" if j == 0 else None)  # fmt: skip
-        for j, tj in enumerate(getattr(theory, "learn_times", None) or []):
+        for j, tj in enumerate(_get(theory, "learn_times") or []):
             ax_eig.axvline(tj, color=colors[j % len(colors)], ls="-.", lw=0.8,
                            label="predicted learning times" if j == 0 else None)  # fmt: skip
         ax_eig.set_xscale("symlog", linthresh=max(float(run.config.get("lr", 0.01)), 1e-6))
