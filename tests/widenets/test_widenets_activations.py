@@ -15,6 +15,11 @@ from theoryscope.experiments.widenets.activations import (
 )
 
 
+def _maps(act, q1, q2, c, method="auto"):
+    """act.maps under one jit (eager JAX compiles every small op separately: slow)."""
+    return jax.jit(lambda a, b, d: act.maps(a, b, d, method=method))(q1, q2, c)
+
+
 def _pairs(qmax: float, n: int = 200, seed: int = 0):
     rng = np.random.default_rng(seed)
     q1, q2 = rng.uniform(0.01, qmax, n), rng.uniform(0.01, qmax, n)
@@ -28,8 +33,8 @@ def test_closed_form_matches_quadrature_to_1e10(name):
     q1, q2, c = _pairs(2.0)
     act = get_activation(name)
     with jax.enable_x64(True):
-        f, g = act.maps(q1, q2, c, method="closed")
-        fq, gq = act.maps(q1, q2, c, method="quadrature")
+        f, g = _maps(act, q1, q2, c, "closed")
+        fq, gq = _maps(act, q1, q2, c, "quadrature")
     assert np.max(np.abs(np.asarray(f) - np.asarray(fq))) < 1e-10
     assert np.max(np.abs(np.asarray(g) - np.asarray(gq))) < 1e-10
 
@@ -38,7 +43,7 @@ def test_sin_quadrature_matches_its_closed_form():
     # E[sin u sin v] = exp(-(q1+q2)/2) sinh c, E[cos u cos v] = exp(-(q1+q2)/2) cosh c
     q1, q2, c = _pairs(4.0, seed=1)
     with jax.enable_x64(True):
-        f, g = get_activation("sin").maps(q1, q2, c)
+        f, g = _maps(get_activation("sin"), q1, q2, c)
     e = np.exp(-(q1 + q2) / 2)
     assert np.max(np.abs(np.asarray(f) - e * np.sinh(c))) < 1e-10
     assert np.max(np.abs(np.asarray(g) - e * np.cosh(c))) < 1e-10
@@ -70,7 +75,7 @@ def test_no_nan_at_theta_0_and_pi_and_zero_variance(name, dtype):
     # c slightly beyond +-sqrt(q1 q2), as rounding produces; zero variance; tiny variance
     c = np.array([1.0 + 1e-7, -1.0 - 1e-7, 1.0, -1.0, 0.0, 3.0 * (1 - 1e-7), 1e-30], dtype)
     with jax.enable_x64(dtype == "float64"):
-        f, g = get_activation(name).maps(q, q, c)
+        f, g = _maps(get_activation(name), q, q, c)
     assert np.all(np.isfinite(np.asarray(f))) and np.all(np.isfinite(np.asarray(g)))
 
 
@@ -106,7 +111,7 @@ def test_user_function_goes_through_quadrature():
     # leaky relu = 0.55 z + 0.45 |z|: E = 0.55^2 c + 0.45^2 E|u||v| (E|u||v| = 4 x relu F - c)
     q1, q2, c = _pairs(2.0, n=20, seed=3)
     with jax.enable_x64(True):
-        f, _ = act.maps(q1, q2, c)
-        fr, _ = get_activation("relu").maps(q1, q2, c)
+        f, _ = _maps(act, q1, q2, c)
+        fr, _ = _maps(get_activation("relu"), q1, q2, c)
     expected = 0.55**2 * c + 0.45**2 * (4 * np.asarray(fr) - c)
     assert np.max(np.abs(np.asarray(f) - expected)) < 1e-10

@@ -345,6 +345,9 @@ def compare(run: Run, theory: LazyTheory) -> dict[str, Any]:
         "max_residual_over_bound": float(np.max(res / np.maximum(bound, 1e-300))),
         "lambda_0": theory.lambda_0,
         "lr_times_lambda_max": cfg.lr * theory.lambda_max,
+        # H(0) is a width-m Monte Carlo estimate of H^inf: entries off by O(m^-1/2)
+        "h0_vs_hinf_max_abs": float(np.max(np.abs(h0 - theory.h_inf))),
+        "lambda_min_h0": float(np.linalg.eigvalsh(h0)[0]),
     }
     if cfg.alpha == 0 and run.status == "finished":
         lin = linearized_test_prediction(
