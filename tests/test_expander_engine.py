@@ -122,6 +122,27 @@ def test_hand_gradient_equals_jax_grad_and_finite_differences(d, name):
         assert abs(float(fd) - float(g2[5])) < 1e-7
 
 
+def test_batch_tiles_equal_one_pass(monkeypatch):
+    from theoryscope.experiments.expander import engine
+
+    rng = np.random.default_rng(7)
+    d, k, B = 3, 20, 23
+    with jax.enable_x64(True):
+        args = [
+            jnp.asarray(np.eye(d) + 0.2 * rng.standard_normal((d, d))),
+            jnp.asarray(rng.standard_normal(k)),
+            jnp.asarray(rng.standard_normal((k, d))),
+            jnp.asarray(rng.standard_normal((B, d))),
+            jnp.asarray(rng.standard_normal(B)),
+        ]
+        pair = sigma_pair("sqrt2cos")
+        one = jax.jit(loss_and_grads, static_argnums=5)(*args, pair)
+        monkeypatch.setattr(engine, "TILE_ENTRIES", 5 * k)  # 5 rows a tile, last one padded
+        tiled = jax.jit(loss_and_grads, static_argnums=5)(*args, pair)
+    for a, b in zip(one, tiled, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-13)
+
+
 # -- records --------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,8 @@ SUBCHUNK_WORK = 2.0e8
 _BROADCAST_D = 8
 #: Steps whose batches are sampled together (vectorized) inside the loop.
 BATCH_BLOCK = 32
+#: Activations per batch tile in one SGD step (|B| x k above this is tiled over rows).
+TILE_ENTRIES = 1 << 18
 #: Compiled (make_consts, advance, record) by config shape; a new seed reuses them.
 _COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 _CACHE_SIZE = 16
@@ -135,21 +137,56 @@ def preactivations(X: Any, U: Any) -> Any:
     return X @ U.T
 
 
+def _tile_sums(
+    X: Any, y: Any, U: Any, W2: Any, pair: Callable[[Any], tuple[Any, Any]]
+) -> tuple[Any, Any, Any]:
+    """(sum_b e_b^2, e @ sigma, (e X)^T @ sigma') over the rows of one batch tile."""
+    s, ds = pair(preactivations(X, U))
+    e = y - s @ W2
+    # Contractions over the batch are written with the batch axis leading on the left
+    # (e @ s, (e X)^T @ ds): XLA CPU runs the transposed forms (s^T e) several times slower.
+    return jnp.sum(e * e), e @ s, (e[:, None] * X).T @ ds
+
+
 def loss_and_grads(
     W1: Any, W2: Any, W_froz: Any, X: Any, y: Any, pair: Callable[[Any], tuple[Any, Any]]
 ) -> tuple[Any, Any, Any]:
-    """(L_B, dL_B/dW1, dL_B/dW2) for one batch, written out by hand (spec 3)."""
+    """(L_B, dL_B/dW1, dL_B/dW2) for one batch, written out by hand (spec 3).
+
+    When |B| k exceeds TILE_ENTRIES the batch is processed in row tiles (every quantity is a
+    sum over rows), so sigma and sigma' of a tile stay in cache instead of streaming |B| x k
+    arrays through memory.
+    """
     B = X.shape[0]
+    k = W_froz.shape[0]
     U = W_froz @ W1
-    s, ds = pair(preactivations(X, U))
-    e = y - s @ W2
-    loss = 0.5 * jnp.mean(e * e)
+    rows = max(1, TILE_ENTRIES // k)
+    if B <= rows:
+        sq, es, P = _tile_sums(X, y, U, W2, pair)
+    else:
+        n_tiles = -(-B // rows)
+        pad = n_tiles * rows - B
+        Xt = jnp.pad(X, ((0, pad), (0, 0))).reshape(n_tiles, rows, X.shape[1])
+        yt = jnp.pad(y, (0, pad)).reshape(n_tiles, rows)
+        mask = (jnp.arange(n_tiles * rows) < B).reshape(n_tiles, rows).astype(X.dtype)
+
+        def tile(acc: tuple[Any, Any, Any], args: tuple[Any, Any, Any]) -> Any:
+            x_t, y_t, m_t = args
+            s, ds = pair(preactivations(x_t, U))
+            e = (y_t - s @ W2) * m_t  # padded rows contribute nothing
+            part = (jnp.sum(e * e), e @ s, (e[:, None] * x_t).T @ ds)
+            return tuple(a + b for a, b in zip(acc, part, strict=True)), None
+
+        zero = (
+            jnp.zeros((), X.dtype),
+            jnp.zeros((k,), X.dtype),
+            jnp.zeros((X.shape[1], k), X.dtype),
+        )
+        (sq, es, P), _ = lax.scan(tile, zero, (Xt, yt, mask))
     inv_b = 1.0 / B
-    # Contractions over the batch are written with the batch axis leading on the left
-    # (e @ s, (e X)^T @ ds): XLA CPU runs the transposed forms (s^T e) several times slower.
-    g2 = -(e @ s) * inv_b
-    P = (e[:, None] * X).T @ ds  # (d x k) = (dZ^T X)^T * (-B) / W2
-    g1 = -((P * W2[None, :]) @ W_froz).T * inv_b  # W_froz^T (dZ^T X)
+    loss = 0.5 * sq * inv_b
+    g2 = -es * inv_b
+    g1 = -((P * W2[None, :]) @ W_froz).T * inv_b  # W_froz^T (dZ^T X), P = (e X)^T sigma'
     return loss, g1, g2
 
 
