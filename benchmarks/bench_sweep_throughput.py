@@ -22,7 +22,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=10000)
+    parser.add_argument("--records", type=int, default=50)
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
@@ -35,15 +36,28 @@ def main() -> None:
 
     steps = args.steps
     workers = args.workers or default_workers()
-    cfg = Config.create(d=3, k=1000, batch=100, gamma=0.1, alpha=[(1, 1, 0)], steps=steps)
+    cfg = Config.create(
+        d=3, k=1000, batch=100, gamma=0.1, alpha=[(1, 1, 0)], steps=steps, records=args.records
+    )
     engine.simulate(cfg.replace(steps=200), seed=99)  # warm-up (compile)
     single = engine.simulate(cfg, seed=0)
     single_sps = single.summary["steps_per_second"]
-    print(f"single run: {single_sps:.0f} steps/s (loop only; {workers} cores visible)")
+    single_wall_sps = single.summary["steps_per_second_wall"]
+    print(
+        f"single run: {single_sps:.0f} steps/s in its step loop, {single_wall_sps:.0f} steps/s "
+        f"with its {len(single.series['step'])} exact population records ({workers} cores visible)"
+    )
 
     spec = build_spec(
         "expander",
-        ["gamma=0.05,0.1", "alpha=1,1,0", "k=1000", "batch=100", f"steps={steps}"],
+        [
+            "gamma=0.05,0.1",
+            "alpha=1,1,0",
+            "k=1000",
+            "batch=100",
+            f"steps={steps}",
+            f"records={args.records}",
+        ],
         "0-9",
         mode="sgd",
         t_eff=None,
