@@ -80,6 +80,7 @@ def _diagonal(run: Run, theory: Any, agr: dict[str, Any], left: Any, right: Any)
         left.plot(step, _pos(np.asarray(s["recovery"])[:, 0]), color="tab:red",
                   label=r"$\|\beta-\beta^*\|/\|\beta^*\|$")  # fmt: skip
     left.set_xscale("symlog", linthresh=1.0)
+    left.set_xlim(left=0.0)
     left.set_yscale("log")
     left.set_xlabel("step")
     a = alphas[0] if len(alphas) else run.config.get("alpha")
@@ -153,7 +154,9 @@ def _margin(run: Run, theory: Any, agr: dict[str, Any], left: Any, right: Any) -
         if theory is not None:
             right.axhline(theory.values["svm_margin"], color="k", ls="--", lw=1, label="SVM")
         right.set_xscale("symlog", linthresh=1.0)
+        right.set_xlim(left=0.0)
         right.set_xlabel("step")
+        right.set_ylabel(r"$\min_i y_i w\cdot x_i / \|w\|$")
         right.legend(fontsize=8)
 
 
