@@ -266,7 +266,7 @@ def test_keyboard_interrupt_returns_interrupted():
 # -- other nonlinearities, dimensions, dtypes -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["relu", "tanh", "erf"])
+@pytest.mark.parametrize("name", ["relu", "erf"])  # tanh: see the gradient test
 def test_other_nonlinearities_run_with_monte_carlo_population(name):
     cfg = BASE.replace(nonlinearity=name, steps=100, records=10, holdout=4096)
     run = simulate(cfg, seed=0)
