@@ -71,7 +71,7 @@ def main() -> None:
         loops = {}
         for r in runs:  # one entry per vmapped batch: (compile, loop) seconds
             key = (r.config_hash, r.timings.get("loop_seconds"))
-            loops[key] = r.timings.get("loop_seconds", 0.0) + r.timings.get("record_seconds", 0.0)
+            loops[key] = r.timings.get("loop_seconds", 0.0)  # steps + records
     n = len(runs)
     assert result.finished == 20 and n == 20, (result, n)
     total = 20 * steps
@@ -88,9 +88,10 @@ def main() -> None:
         )
     ratio = sweep_sps / single_sps
     print(
-        f"sweep / single run throughput: {ratio:.2f}x (target >= 1.6x on 2 cores): "
-        f"{'PASS' if ratio >= 1.6 else 'BELOW TARGET'}"
+        f"sweep (whole wall: spawn, imports, compiles included) / single run (step loop only): "
+        f"{ratio:.2f}x;  / single run with its records: {sweep_sps / single_wall_sps:.2f}x"
     )
+    print(f"target >= 1.6x on 2 cores: {'PASS' if ratio >= 1.6 else 'BELOW TARGET'}")
 
 
 if __name__ == "__main__":
