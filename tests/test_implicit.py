@@ -325,3 +325,31 @@ def test_cli_runs_are_stored_with_a_figure(args, key, store_path, tmp_path, caps
     assert payload["figure"].endswith(".png") and (tmp_path / "figs").exists()
     stored = RunStore(store_path).get_run(payload["run_id"])
     assert stored.status == "finished" and stored.experiment == "implicit"
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        Config(mode="diagonal", d=30, n=12, sparsity=2, alpha_sweep=True, sweep_points=3,
+               steps=500),
+        Config(mode="margin", steps=500),
+        Config(mode="deeplinear", singular_values=(2.0, 1.0), init=0.05),
+    ],
+)  # fmt: skip
+def test_plot_accepts_the_stored_theory(cfg, store_path):
+    from theoryscope.protocol import Run
+
+    store = RunStore(store_path)
+    result = execute("implicit", cfg, 0, store=store)
+    stored = store.get_run(result.run_id)
+    run = Run("implicit", stored.config, 0, stored.status, store.get_series(result.run_id),
+              summary=stored.summary)  # fmt: skip
+    fig = implicit.plot(run, stored.theory)
+    assert len(fig.axes) >= 2
+    from theoryscope.experiments.implicit.theory import theory_from_dict
+
+    again = implicit.compare(run, theory_from_dict(stored.theory))
+    assert again.keys() == result.agreement.keys()
+    for key, value in result.agreement.items():
+        np.testing.assert_allclose(np.asarray(again[key], dtype=float),
+                                   np.asarray(value, dtype=float), rtol=1e-12, err_msg=key)  # fmt: skip

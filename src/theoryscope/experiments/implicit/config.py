@@ -29,6 +29,8 @@ MAX_N = 4096
 MAX_STEPS = 10_000_000
 MAX_DEPTH = 8
 MAX_SWEEP = 64
+MIN_ALPHA = 1e-12
+MAX_ALPHA = 1e6
 
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "diagonal": {"d": 100, "n": 40, "lr": 0.02, "steps": 20_000},
@@ -59,7 +61,7 @@ class Config:
         d: input dimension (diagonal: d > n for an underdetermined problem; margin: default 2).
         n: number of samples (diagonal default 40, margin default 50).
         sparsity: diagonal: nonzero entries (+-1, random signs) of the planted beta*, 1..d.
-        alpha: diagonal: init scale, u = v = alpha * 1 (> 0).
+        alpha: diagonal: init scale, u = v = alpha * 1, from 1e-12 to 1e6.
         alpha_sweep: diagonal: train a geometric grid of ``sweep_points`` alphas from
             ``sweep_min`` to ``sweep_max`` side by side instead of the single ``alpha``.
         lr: step size > 0. Diagonal: the step at alpha is lr / max(1, alpha^2) (the beta-space
@@ -115,11 +117,16 @@ class Config:
             raise ConfigError(
                 "sparsity", f"got {self.sparsity}; allowed: an integer from 1 to d = {self.d}"
             )
-        set_(self, "alpha", as_float("alpha", self.alpha, low=0.0, low_open=True))
+        # below 1e-12 the limit is min-L1 to ~1e-4 and 2 alpha^2 meets float64 underflow
+        set_(self, "alpha", as_float("alpha", self.alpha, low=MIN_ALPHA, high=MAX_ALPHA))
         if not isinstance(self.alpha_sweep, bool):
             raise ConfigError("alpha_sweep", f"got {self.alpha_sweep!r}; allowed: true, false")
-        set_(self, "sweep_min", as_float("sweep_min", self.sweep_min, low=0.0, low_open=True))
-        set_(self, "sweep_max", as_float("sweep_max", self.sweep_max, low=0.0, low_open=True))
+        set_(
+            self, "sweep_min", as_float("sweep_min", self.sweep_min, low=MIN_ALPHA, high=MAX_ALPHA)
+        )
+        set_(
+            self, "sweep_max", as_float("sweep_max", self.sweep_max, low=MIN_ALPHA, high=MAX_ALPHA)
+        )
         if self.sweep_max <= self.sweep_min:
             raise ConfigError("sweep_max", f"got {self.sweep_max:g}; allowed: a number > sweep_min")
         set_(self, "sweep_points", as_int("sweep_points", self.sweep_points, low=2, high=MAX_SWEEP))

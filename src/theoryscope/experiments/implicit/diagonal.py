@@ -139,7 +139,8 @@ def _newton(
     """Damped Newton (Armijo backtracking) on D(nu) = sum a2 (cosh(X^T nu) - 1) - <nu, y>."""
 
     def dual(nu_: np.ndarray) -> float:
-        return float(np.sum(a2 * (np.cosh(x.T @ nu_) - 1.0)) - nu_ @ y)
+        half = np.sinh(0.5 * (x.T @ nu_))  # cosh p - 1 = 2 sinh(p/2)^2: exact for small p
+        return float(np.sum(2.0 * a2 * half * half) - nu_ @ y)
 
     value = dual(nu)
     for _ in range(max_iter):
@@ -148,7 +149,10 @@ def _newton(
         if np.linalg.norm(grad) <= tol:
             break
         hess = (x * (a2 * np.cosh(p))) @ x.T
-        step = np.linalg.solve(hess, grad)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:  # tiny alpha, few large weights: H is rank-deficient
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         t = 1.0
         while t > 1e-12:
             trial = nu - t * step

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,10 @@ def _pos(a: Any) -> np.ndarray:
 def plot_run(run: Run, theory: Any = None, **_: Any) -> Figure:
     """The figure of ``run`` against ``theory`` (a Theory or None)."""
     mode = run.summary.get("mode", run.config.get("mode"))
-    from theoryscope.experiments.implicit.theory import compare
+    from theoryscope.experiments.implicit.theory import compare, theory_from_dict
+
+    if isinstance(theory, Mapping):  # the stored JSON form (web lab)
+        theory = theory_from_dict(theory)
 
     agreement = compare(run, theory) if theory is not None else {}
     fig = Figure(figsize=(11, 4.2), layout="constrained")

@@ -56,6 +56,22 @@ def theory_to_dict(theory: Theory) -> dict[str, Any]:
     return theory.to_dict()
 
 
+def theory_from_dict(data: Any) -> Theory:
+    """Inverse of :func:`theory_to_dict` (as read back from the store: lists -> float arrays,
+    JSON nulls inside them -> NaN)."""
+    values: dict[str, Any] = {}
+    for key, value in dict(data).items():
+        if key == "mode":
+            continue
+        if isinstance(value, list):
+            try:
+                value = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                value = np.asarray(value, dtype=object)
+        values[key] = value
+    return Theory(str(data["mode"]), values)
+
+
 # -- predictions ----------------------------------------------------------------------------------
 def predict(config: Config) -> Theory:
     """The mode's predictions (see module doc)."""
