@@ -324,8 +324,9 @@ class _Simulation:
         # Evaluated in float64 whatever the run's dtype (the state is cast up exactly), except
         # the kernel quadratic form (below).
         cfg = self.config
+        f64 = jnp.float64 if jax.config.jax_enable_x64 else self.dt  # float64 unless x64 is off
         W1, W2, W_froz, gamma, coefs = (
-            jnp.asarray(x, jnp.float64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
+            jnp.asarray(x, f64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
         )
         if self.exact:
             # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T); the O(k^2)
@@ -333,11 +334,11 @@ class _Simulation:
             # rest in float64.
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
             v = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
-            quad = jnp.asarray(pop.quadratic_form(carry.W2, v), jnp.float64)
+            quad = jnp.asarray(pop.quadratic_form(carry.W2, v), f64)
             lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731
-            X, y, H = (jnp.asarray(x, jnp.float64) for x in (c.X_hold, c.y_hold, c.H_hold))
+            X, y, H = (jnp.asarray(x, f64) for x in (c.X_hold, c.y_hold, c.H_hold))
             lp, ov = pop.mc_population(W1, W2, W_froz, X, y, H, sig)
         return {
             "loss_batch": carry.loss,
@@ -357,6 +358,7 @@ class _Simulation:
         return (
             cfg.d, cfg.k, cfg.batch, cfg.dtype, cfg.holdout,
             self.alphas.tobytes(), self.alphas.shape, nl, self.track, jax.default_backend(),
+            bool(jax.config.jax_enable_x64),
         )  # fmt: skip
 
     def _compiled(self) -> tuple[Any, Any, Any]:
