@@ -41,23 +41,35 @@ _GROUPS = [
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 
 
-def _attach() -> None:
-    for module_name, attr, name in _GROUPS:
+_attached: set[str] = set()
+
+
+def _attach(only: str | None = None) -> None:
+    """Attach command groups; with ``only``, just that one (importing every group, and with them
+    JAX and SciPy, costs seconds that ``theoryscope runs list`` should not pay)."""
+    for module_name, attr, name in _GROUPS + _COMMANDS:
+        if (only is not None and name != only) or name in _attached:
+            continue
+        _attached.add(name)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
             if err.name == module_name:
                 continue
             raise
-        app.add_typer(getattr(module, attr), name=name)
-    for module_name, attr, name in _COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                continue
-            raise
-        app.command(name=name)(getattr(module, attr))
+        if (module_name, attr, name) in _COMMANDS:
+            app.command(name=name)(getattr(module, attr))
+        else:
+            app.add_typer(getattr(module, attr), name=name)
+
+
+def _requested_group(args: list[str]) -> str | None:
+    """The command group named on the command line, if it is a known one."""
+    names = {name for _, _, name in _GROUPS + _COMMANDS}
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in names else None
+    return None
 
 
 @app.callback(invoke_without_command=True)
@@ -69,13 +81,11 @@ def _root(
         raise typer.Exit(0)
 
 
-_attach()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and by tests)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = sys.argv[1:] if argv is None else argv
+    _attach(_requested_group(args))
     try:
         result = app(args=args, prog_name="theoryscope", standalone_mode=False)
         code = result if isinstance(result, int) else 0
