@@ -36,8 +36,9 @@ def test_batched_seeds_match_engine_simulate_per_seed():
 
 
 def test_each_batched_seed_diverges_at_its_own_step_like_the_engine():
+    # same shape as above (compiled once), a step so large every seed overflows within ~10 steps
     cfg = Config.create(
-        k=30, d=1, gamma=1.0, alpha=[(1,)], batch=4, lr=100.0, steps=400, records=20
+        k=60, d=2, gamma=0.2, alpha=[(1, 1)], batch=20, lr=100.0, steps=1500, records=30
     )
     seeds = [0, 1, 2, 3]
     runs = simulate_seeds(cfg, seeds)
