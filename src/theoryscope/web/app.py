@@ -106,7 +106,7 @@ class BodyLimit:
 
 def create_app(store_path: str | Path | None = None, limits: Limits | None = None) -> FastAPI:
     """Build the web lab app on the run store at ``store_path`` (default: the user store)."""
-    from theoryscope.web.routers import api, live, runs
+    from theoryscope.web.routers import api, live, runs, widenets
 
     limits = limits or Limits()
     store = RunStore(store_path)  # fails here, in one line, if the store cannot be opened
@@ -174,6 +174,7 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     app.include_router(api.router)
     app.include_router(runs.router)
     app.include_router(live.router)
+    app.include_router(widenets.router)  # the wide-networks page (/widenets) and its API
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
