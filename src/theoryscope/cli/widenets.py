@@ -505,10 +505,13 @@ def _lazy_config(
 ) -> Any:
     from theoryscope.experiments.widenets.config import LazyConfig
 
-    return LazyConfig(
+    # The raw CLI strings go straight to LazyConfig, whose __post_init__ validates and
+    # converts them (as_int/as_float), so its error messages name the field and its range.
+    raw: dict[str, Any] = dict(
         n=n, d=d, width=width, lr=lr, steps=steps, kappa=kappa, n_test=n_test, labels=labels,
         data_seed=data_seed, dtype="float64" if float64 else "float32",
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
+    return LazyConfig(**raw)
 
 
 _N = typer.Option("20", "--n", help="Training points n >= 1 (unit sphere).")

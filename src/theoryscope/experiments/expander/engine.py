@@ -71,6 +71,11 @@ _COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 _CACHE_SIZE = 16
 
 
+def _x64_enabled() -> bool:
+    """jax_enable_x64, read by name: jax's Config stub declares no attributes for its flags."""
+    return bool(getattr(jax.config, "jax_enable_x64"))  # noqa: B009
+
+
 def _log_points(steps: int, n: int) -> np.ndarray:
     pts = np.round(np.geomspace(1.0, float(steps), n)).astype(np.int64)
     return np.unique(np.clip(pts, 1, steps))
@@ -324,7 +329,7 @@ class _Simulation:
         # Evaluated in float64 whatever the run's dtype (the state is cast up exactly), except
         # the kernel quadratic form (below).
         cfg = self.config
-        f64 = jnp.float64 if jax.config.jax_enable_x64 else self.dt  # float64 unless x64 is off
+        f64 = jnp.float64 if _x64_enabled() else self.dt  # float64 unless x64 is off
         W1, W2, W_froz, gamma, coefs = (
             jnp.asarray(x, f64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
         )
@@ -358,7 +363,7 @@ class _Simulation:
         return (
             cfg.d, cfg.k, cfg.batch, cfg.dtype, cfg.holdout,
             self.alphas.tobytes(), self.alphas.shape, nl, self.track, jax.default_backend(),
-            bool(jax.config.jax_enable_x64),
+            _x64_enabled(),
         )  # fmt: skip
 
     def _compiled(self) -> tuple[Any, Any, Any]:

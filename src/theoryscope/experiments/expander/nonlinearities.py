@@ -71,6 +71,9 @@ def fast_sincos(z: Any) -> tuple[Any, Any]:
     Accuracy: ~1e-7 absolute in float32 for |z| <= 1e4, ~1e-15 in float64 for |z| <= 1e6.
     """
     z = jnp.asarray(z)
+    split: tuple[float, float, float]
+    sin_c: tuple[float, ...]
+    cos_c: tuple[float, ...]
     if z.dtype == jnp.float64:
         split, sin_c, cos_c = _PIO2_F64, _SIN_F64, _COS_F64
     else:

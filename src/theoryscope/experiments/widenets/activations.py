@@ -45,6 +45,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import overload
 
 import jax
 import jax.numpy as jnp
@@ -114,7 +115,12 @@ def _asin_ratio(s: np.ndarray) -> np.ndarray:
 #: Chebyshev error ~ 5.8^-20; the monomial coefficients stay below 1.05, so Horner is stable
 #: (max error 4e-15, tested).
 _ASIN_POLY = np.polynomial.chebyshev.cheb2poly(
-    np.polynomial.chebyshev.chebinterpolate(lambda t: _asin_ratio((np.asarray(t) + 1.0) / 4.0), 20)
+    # numpy's stub types the callable as scalar -> scalar, but chebinterpolate calls it once
+    # with the whole array of nodes and expects an array back (as documented).
+    np.polynomial.chebyshev.chebinterpolate(  # type: ignore[type-var]
+        lambda t: _asin_ratio((np.asarray(t) + 1.0) / 4.0),  # type: ignore[arg-type,return-value]
+        20,
+    )
 )
 
 
@@ -291,6 +297,28 @@ def get_activation(activation: str | Callable[[Array], Array] | Activation) -> A
 
 
 # -- quadrature --------------------------------------------------------------------------------
+@overload
+def quad_maps(
+    f: Callable[[Array], Array],
+    df: Callable[[Array], Array],
+    q1: Array,
+    q2: Array,
+    c: Array,
+    *,
+    rule: str = ...,
+    nodes: int | None = ...,
+) -> tuple[Array, Array]: ...
+@overload
+def quad_maps(
+    f: Callable[[Array], Array],
+    df: Callable[[Array], Array] | None,
+    q1: Array,
+    q2: Array,
+    c: Array,
+    *,
+    rule: str = ...,
+    nodes: int | None = ...,
+) -> tuple[Array, Array | None]: ...
 def quad_maps(
     f: Callable[[Array], Array],
     df: Callable[[Array], Array] | None,

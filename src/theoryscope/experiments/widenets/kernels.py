@@ -58,7 +58,9 @@ class KernelResult:
 
 
 def layer_variances(
-    cw: float | Sequence[float], cb: float | Sequence[float], depth: int
+    cw: float | Sequence[float] | np.ndarray,
+    cb: float | Sequence[float] | np.ndarray,
+    depth: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate (C_w, C_b), scalars or one per layer, into two arrays of length ``depth``."""
     depth = as_int("depth", depth, low=1)
@@ -198,8 +200,8 @@ def propagate_pairs(
     c: Any,
     *,
     activation: Any = "relu",
-    cw: float | Sequence[float] = 1.0,
-    cb: float | Sequence[float] = 0.0,
+    cw: float | Sequence[float] | np.ndarray = 1.0,
+    cb: float | Sequence[float] | np.ndarray = 0.0,
     depth: int = 1,
     method: str = "auto",
     dtype: str = "float32",
@@ -261,8 +263,8 @@ def propagate_pairs(
         cw_j, cb_j = jnp.asarray(cws[1:], jd), jnp.asarray(cbs[1:], jd)
         if method == "closed" or int(np.prod(shape)) <= CHUNK:
             # q1, q2 keep their own (broadcastable) shapes: the diagonal maps stay cheap
-            args = [jnp.asarray(a.astype(dtype)) for a in (q1n, q2n, cn)]
-            k, t = _run(act, method, all_layers, *args, cw_j, cb_j)
+            jargs = [jnp.asarray(a.astype(dtype)) for a in (q1n, q2n, cn)]
+            k, t = _run(act, method, all_layers, *jargs, cw_j, cb_j)
             return np.asarray(k), np.asarray(t), method
         args = [np.broadcast_to(a, shape).astype(dtype) for a in (q1n, q2n, cn)]
         flat = [a.ravel() for a in args]

@@ -170,7 +170,7 @@ def train(
         while done < total:
             n = min(length, total - done)
             w, rec = _gd_chunk(w, w0, a, x, y, f0, h0, lr, alpha, jnp.asarray(n), length, centered)
-            chunk = {"step": np.arange(done, done + n, dtype=np.int64)}
+            chunk: dict[str, np.ndarray] = {"step": np.arange(done, done + n, dtype=np.int64)}
             for name, r in zip(names[1:], rec, strict=True):
                 chunk[name] = np.asarray(r, np.float64)[:n]
             done += n
@@ -354,7 +354,7 @@ def compare(run: Run, theory: LazyTheory) -> dict[str, Any]:
             h0, np.asarray(sm["theta_test"]), np.asarray(sm["f0_test"]), r0, cfg.lr, cfg.steps
         )
         f = np.asarray(sm["f_test"])
-        moved = np.linalg.norm(f - np.asarray(sm["f0_test"]))
+        moved = float(np.linalg.norm(f - np.asarray(sm["f0_test"])))
         out["test_max_abs_dev_linearized"] = float(np.max(np.abs(f - lin)))
         out["test_rel_dev_linearized"] = float(np.linalg.norm(f - lin) / max(moved, 1e-300))
         out["test_rel_dev_kernel_inf"] = float(
@@ -407,9 +407,11 @@ def lazy_report(run: Run, theory: LazyTheory, agreement: Mapping[str, Any]) -> d
 
 # -- sub-studies ---------------------------------------------------------------------------------
 def _slope(x: Sequence[float], y: Sequence[float]) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = (x > 0) & (y > 0) & np.isfinite(y)
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
+    xa, ya = np.asarray(x, float), np.asarray(y, float)
+    ok = (xa > 0) & (ya > 0) & np.isfinite(ya)
+    return (
+        float(np.polyfit(np.log(xa[ok]), np.log(ya[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
+    )
 
 
 def width_scaling(
