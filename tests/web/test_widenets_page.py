@@ -25,6 +25,7 @@ from theoryscope.experiments.widenets import (
     propagate_correlation,
     susceptibilities,
 )
+from theoryscope.store import RunStore
 from theoryscope.web.app import create_app, missing_assets
 from theoryscope.web.limits import Limits
 
@@ -153,9 +154,26 @@ def test_lazy_live_run_matches_python(client, store_path):
     np.testing.assert_allclose(rep["residual"], direct.series["residual"], rtol=1e-5)
 
 
-def test_lazy_report_unknown_and_wrong_experiment(client):
+def test_lazy_run_stops_from_the_page(client):
+    long = {"n": 10, "d": 5, "width": 500, "steps": 20_000, "chunk": 50}
+    run_id = client.post("/api/widenets/lazy", json={"config": long}).json()["run_id"]
+    with client.websocket_connect(f"/api/live/{run_id}/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert client.post(f"/api/live/{run_id}/stop").json()["state"] in ("stopping", "done")
+        msg = ws.receive_json()
+        while msg["type"] != "done":
+            msg = ws.receive_json()
+    assert msg["status"] == "interrupted"
+    rep = client.get(f"/api/widenets/lazy/{run_id}").json()
+    assert rep["status"] == "interrupted" and 0 < len(rep["residual"]) < 20_001
+
+
+def test_lazy_report_unknown_and_wrong_experiment(client, store_path):
     assert client.get("/api/widenets/lazy/nosuchrun").status_code == 404
     assert client.get("/api/widenets/lazy/bad id!").status_code == 404
+    other = RunStore(store_path).create_run("expander", {"k": 50}, 0)
+    res = client.get(f"/api/widenets/lazy/{other}")
+    assert res.status_code == 404 and "expander" in res.json()["error"]
 
 
 # -- the page in Chromium ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ const C = {
 
 const WTEX = {
   lazyNet: String.raw`f(\mathbf{x}) = \tfrac{1}{\sqrt{m}} \textstyle\sum_{r=1}^{m} a_r\, \mathrm{relu}(\mathbf{w}_r \cdot \mathbf{x}),\ \ \mathbf{w}_r(0) \sim \mathcal{N}(0, I),\ a_r = \pm 1`,
+  fspace: String.raw`u(k+1) - y \approx \big(I - \eta H(k)\big)\big(u(k) - y\big), \quad H(k)_{ij} = \frac{\mathbf{x}_i \cdot \mathbf{x}_j}{m} \textstyle\sum_r \mathbb{1}\{\mathbf{w}_r \cdot \mathbf{x}_i \ge 0,\ \mathbf{w}_r \cdot \mathbf{x}_j \ge 0\}`,
   nngp: String.raw`K^{(l+1)}(x, x') = C_b + C_w\, \mathbb{E}_{(z, z') \sim \mathcal{N}(0, K^{(l)})}\big[\sigma(z)\, \sigma(z')\big]`,
   ntk: String.raw`\Theta^{(l+1)}(x, x') = K^{(l+1)}(x, x') + C_w\, \Theta^{(l)}(x, x')\, \mathbb{E}\big[\sigma'(z)\, \sigma'(z')\big]`,
   chi: String.raw`\chi_\perp = C_w\, \mathbb{E}_{z \sim \mathcal{N}(0, K^*)}\big[\sigma'(z)^2\big], \qquad \chi_\parallel = C_w\, \mathbb{E}_{K^*}\big[\sigma'(z)^2 + \sigma(z)\sigma''(z)\big]`,
@@ -150,7 +151,7 @@ async function startLazy() {
   lazy.data = { step: [], residual: [], kernel_drift: [], weight_move: [] };
   lazy.final = null;
   lazy.report = null;
-  $("lz-runid").textContent = `run ${started.run_id} · seed ${started.seed} · stored; see the Expander page's history or GET /api/widenets/lazy/${started.run_id}`;
+  $("lz-runid").textContent = `run ${started.run_id} · seed ${started.seed} · stored as experiment widenets (report: GET /api/widenets/lazy/${started.run_id})`;
   renderLazyReadouts();
   scheduleLazyDraw();
   connectLazy(started.run_id);
@@ -277,7 +278,7 @@ function drawLazy() {
         { label: "network ‖y − u(k)‖", stroke: C.sim, series: [0] },
         { label: "eigen prediction, E over init (H∞)", stroke: C.theory, dash: true, series: [1] },
         { label: "eigen prediction, this run's H(0)", stroke: C.h0, dash: true, series: [2], title: "|(I − ηH(0))^k (u(0) − y)|, available when the run ends" },
-        { label: "(1 − ηλ₀/2)^{k/2} ‖y − u(0)‖ bound", stroke: C.bound, dash: "dotted", series: [3] },
+        { label: "bound (1 − ηλ₀/2)^(k/2) ‖y − u(0)‖", stroke: C.bound, dash: "dotted", series: [3] },
       ],
     },
     run ? table : null,
@@ -336,7 +337,7 @@ function renderLazyReadouts() {
     { label: tx("\\max_{k,r} \\|w_r(k) - w_r(0)\\|"), value: fmt(max(d.weight_move)), id: "move", cls: "sim" },
     { label: tx("\\|W - W_0\\|_F / \\|W_0\\|_F"), value: fmt(s.rel_weight_move), cls: "sim" },
     { label: tx("\\|H(k) - H(0)\\|_F\\ \\text{(final)}"), value: fmt(last(d.kernel_drift)), id: "drift", cls: "sim" },
-    { label: tx("\\lambda_{\\min}(H(0))"), value: fmt(s.lambda_min_h0), cls: "sim" },
+    { label: `${tx("\\lambda_{\\min}(H(0)),\\ \\lambda_{\\max}(H(0))")}`, value: `${fmt(s.lambda_min_h0)}, ${fmt(s.lambda_max_h0)}`, cls: "sim" },
     { head: "agreement" },
     { label: "residual vs H(0) prediction, max rel. dev. (1st decade)", value: fmt(a.max_rel_dev_residual), id: "agree" },
     { label: "… vs H∞ prediction", value: fmt(a.max_rel_dev_residual_hinf) },
