@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from theoryscope.store import RunStore, to_json
+
+if TYPE_CHECKING:
+    from theoryscope.runner import RunResult
 
 STORE_HELP = "Run store file (SQLite). Default: $THEORYSCOPE_STORE or the user data directory."
 
@@ -43,3 +47,44 @@ def parse_json_arg(name: str, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         fail(f"{name}: not valid JSON ({err.msg} at position {err.pos})")
+
+
+#: The exit code of a run's final status (same for every experiment's command).
+STATUS_EXIT = {
+    "finished": EXIT_OK,
+    "diverged": EXIT_DIVERGED,
+    "interrupted": EXIT_INTERRUPTED,
+    "failed": EXIT_FAILED,
+}
+
+
+def parse_seed(text: str) -> int:
+    """A ``--seed`` value: an integer from 0 to 2^31 - 1."""
+    from theoryscope.core.validation import as_int
+
+    return as_int("seed", text, low=0, high=2**31 - 1)
+
+
+def execute_stored(
+    experiment: str, config: Any, seed: int, store_path: Path | None, *, theory: Any = None
+) -> tuple[RunResult, float]:
+    """Run ``config`` through the runner into the store, the first Ctrl-C stopping it cleanly.
+
+    Returns the runner's result and the wall-clock seconds it took.
+    """
+    from theoryscope.runner import execute, stop_on_sigint
+
+    store = open_store(store_path)
+    started = time.perf_counter()
+    with stop_on_sigint() as should_stop:
+        result = execute(
+            experiment, config, seed, store=store, should_stop=should_stop, theory=theory
+        )
+    return result, time.perf_counter() - started
+
+
+def exit_with_run_status(run_id: str | None, status: str, message: str | None) -> NoReturn:
+    """Print one error line unless the run finished, then exit with its status's code."""
+    if status != "finished":
+        typer.echo(f"error: run {run_id} {status}: {message or ''}".rstrip(": "), err=True)
+    raise typer.Exit(STATUS_EXIT.get(status, EXIT_FAILED))

@@ -10,12 +10,11 @@ import numpy as np
 import typer
 
 from theoryscope.cli.common import (
-    EXIT_DIVERGED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     STORE_HELP,
     emit_json,
-    open_store,
+    execute_stored,
+    exit_with_run_status,
+    parse_seed,
 )
 from theoryscope.errors import ConfigError
 from theoryscope.experiments.expander.config import MODES_ALLOWED, NONLINEARITIES, Config
@@ -24,13 +23,6 @@ app = typer.Typer(
     help="Expander Nets: a frozen random layer learning a Hermite-product target.",
     no_args_is_help=True,
 )
-
-_STATUS_EXIT = {
-    "finished": 0,
-    "diverged": EXIT_DIVERGED,
-    "interrupted": EXIT_INTERRUPTED,
-    "failed": EXIT_FAILED,
-}
 
 
 def _gamma(text: str) -> Any:
@@ -138,24 +130,17 @@ def run_command(
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Train one network, store the run, write its figure and print how run and theory agree."""
-    from theoryscope.core.validation import as_choice, as_int
+    from theoryscope.core.validation import as_choice
 
     config = build_config(
         d=d, k=k, gamma=gamma, alpha=alpha, coef=coef, lr=lr, batch=batch, steps=steps, t_eff=t_eff,
         nonlinearity=nonlinearity, float64=float64, mode=mode, records=records, ema=ema,
     )  # fmt: skip
-    seed_value = as_int("seed", seed, low=0, high=2**31 - 1)
+    seed_value = parse_seed(seed)
     as_choice("x", x_axis, ("step", "t_eff"))
     if mode not in MODES_ALLOWED:
         raise ConfigError("mode", f"got {mode!r}; allowed: {', '.join(MODES_ALLOWED)}")
-    store = open_store(store_path)
-
-    from theoryscope.runner import execute, stop_on_sigint
-
-    started = time.perf_counter()
-    with stop_on_sigint() as should_stop:
-        result = execute("expander", config, seed_value, store=store, should_stop=should_stop)
-    wall = time.perf_counter() - started
+    result, wall = execute_stored("expander", config, seed_value, store_path)
     run = result.run
     figure_path = None
     if figure and len(run.series.get("step", ())) > 0:
@@ -169,11 +154,7 @@ def run_command(
         emit_json(payload)
     else:
         print_summary(payload, config)
-    if run.status != "finished":
-        typer.echo(
-            f"error: run {result.run_id} {run.status}: {run.message or ''}".rstrip(": "), err=True
-        )
-    raise typer.Exit(_STATUS_EXIT.get(run.status, EXIT_FAILED))
+    exit_with_run_status(result.run_id, run.status, run.message)
 
 
 def run_payload(

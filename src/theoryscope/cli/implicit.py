@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +9,12 @@ import numpy as np
 import typer
 
 from theoryscope.cli.common import (
-    EXIT_DIVERGED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     STORE_HELP,
     emit_json,
-    open_store,
+    execute_stored,
+    exit_with_run_status,
+    parse_seed,
 )
-from theoryscope.core.validation import as_int
 from theoryscope.experiments.implicit.config import INITS, Config
 
 app = typer.Typer(
@@ -25,33 +22,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_STATUS_EXIT = {
-    "finished": 0,
-    "diverged": EXIT_DIVERGED,
-    "interrupted": EXIT_INTERRUPTED,
-    "failed": EXIT_FAILED,
-}
-
-
-def _seed(text: str) -> int:
-    return as_int("seed", text, low=0, high=2**31 - 1)
-
 
 def _run_and_report(
     config: Config, seed: int, store_path: Path | None, out: Path, figure: bool, as_json: bool
 ) -> None:
     """Execute through the runner (stored), write the figure, print JSON or a summary."""
     from theoryscope.experiments.implicit.theory import predict
-    from theoryscope.runner import execute, stop_on_sigint
 
     theory = predict(config)  # bad data (non-separable) fail here, before the store is opened
-    store = open_store(store_path)
-    started = time.perf_counter()
-    with stop_on_sigint() as should_stop:
-        result = execute(
-            "implicit", config, seed, store=store, should_stop=should_stop, theory=theory
-        )
-    wall = time.perf_counter() - started
+    result, wall = execute_stored("implicit", config, seed, store_path, theory=theory)
     run = result.run
     figure_path = None
     if figure and len(run.series.get("step", ())) > 0:
@@ -74,11 +53,7 @@ def _run_and_report(
         emit_json(payload)
     else:
         _print_summary(payload)
-    if run.status != "finished":
-        typer.echo(
-            f"error: run {result.run_id} {run.status}: {run.message or ''}".rstrip(": "), err=True
-        )
-    raise typer.Exit(_STATUS_EXIT.get(run.status, EXIT_FAILED))
+    exit_with_run_status(result.run_id, run.status, run.message)
 
 
 def _fmt(value: Any) -> str:
@@ -167,7 +142,7 @@ def diagonal_command(
     store_path: Path = _STORE,
 ) -> None:
     """beta = u*u - v*v on X beta = y: GD's limit vs argmin Q_alpha (L1 at small, L2 at large alpha)."""
-    seed_value = _seed(seed)
+    seed_value = parse_seed(seed)
     config = Config.create(
         mode="diagonal", d=d, n=n, sparsity=sparsity, alpha=alpha, alpha_sweep=alpha_sweep,
         sweep_min=sweep_min, sweep_max=sweep_max, sweep_points=sweep_points, lr=lr, steps=steps,
@@ -193,7 +168,7 @@ def margin_command(
     store_path: Path = _STORE,
 ) -> None:
     """Logistic GD on separable data: w/||w|| -> SVM direction, angle ~ 1/log t."""
-    seed_value = _seed(seed)
+    seed_value = parse_seed(seed)
     config = Config.create(
         mode="margin", n=n, d=d, gap=gap, flip=flip, lr=lr, steps=steps, data_seed=seed_value
     )
@@ -218,7 +193,7 @@ def deeplinear_command(
     store_path: Path = _STORE,
 ) -> None:
     """W_L..W_1 on whitened regression: sigmoidal, incremental mode learning (Saxe et al.)."""
-    seed_value = _seed(seed)
+    seed_value = parse_seed(seed)
     config = Config.create(
         mode="deeplinear", depth=depth, singular_values=singular_values, init=init,
         init_mode=init_mode, width=width, lr=lr, steps=steps, data_seed=seed_value,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +9,11 @@ import numpy as np
 import typer
 
 from theoryscope.cli.common import (
-    EXIT_DIVERGED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     STORE_HELP,
     emit_json,
-    open_store,
+    execute_stored,
+    exit_with_run_status,
+    parse_seed,
 )
 from theoryscope.core.validation import as_float, as_int
 from theoryscope.errors import ConfigError
@@ -26,29 +24,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_STATUS_EXIT = {
-    "finished": 0,
-    "diverged": EXIT_DIVERGED,
-    "interrupted": EXIT_INTERRUPTED,
-    "failed": EXIT_FAILED,
-}
-
-
-def _seed(text: str) -> int:
-    return as_int("seed", text, low=0, high=2**31 - 1)
-
 
 def _run_and_report(
     config: Config, seed: int, store_path: Path | None, out: Path, figure: bool, as_json: bool
 ) -> None:
     """Execute through the runner (stored), write the figure, print JSON or a summary."""
-    store = open_store(store_path)
-    from theoryscope.runner import execute, stop_on_sigint
-
-    started = time.perf_counter()
-    with stop_on_sigint() as should_stop:
-        result = execute("lrphases", config, seed, store=store, should_stop=should_stop)
-    wall = time.perf_counter() - started
+    result, wall = execute_stored("lrphases", config, seed, store_path)
     run = result.run
     figure_path = None
     if figure and len(run.series.get("step", ())) > 0:
@@ -72,11 +53,7 @@ def _run_and_report(
         emit_json(payload)
     else:
         _print_summary(payload)
-    if run.status != "finished":
-        typer.echo(
-            f"error: run {result.run_id} {run.status}: {run.message or ''}".rstrip(": "), err=True
-        )
-    raise typer.Exit(_STATUS_EXIT.get(run.status, EXIT_FAILED))
+    exit_with_run_status(result.run_id, run.status, run.message)
 
 
 def _fmt(value: Any) -> str:
@@ -162,7 +139,7 @@ def catapult_command(
         mode="catapult", width=width, lr=lr, lr_scale=lr_scale, steps=steps, d=d, n=n,
         target=target, target_scale=target_scale, dtype="float64" if float64 else "float32",
     )  # fmt: skip
-    _run_and_report(config, _seed(seed), store_path, out, figure, as_json)
+    _run_and_report(config, parse_seed(seed), store_path, out, figure, as_json)
 
 
 @app.command("eos")
@@ -197,7 +174,7 @@ def eos_command(
         target=target, target_scale=target_scale, sharpness_every=every,
         lanczos_iters=lanczos_iters, dtype="float64" if float64 else "float32",
     )  # fmt: skip
-    _run_and_report(config, _seed(seed), store_path, out, figure, as_json)
+    _run_and_report(config, parse_seed(seed), store_path, out, figure, as_json)
 
 
 @app.command("phase-diagram")
@@ -220,7 +197,7 @@ def phase_diagram_command(
         mode="catapult", width=width, steps=steps, d=d, n=n,
         dtype="float64" if float64 else "float32",
     )  # fmt: skip
-    seed_value = _seed(seed)
+    seed_value = parse_seed(seed)
     points_value = as_int("points", points, low=2, high=10_000)
     lo = as_float("min", min_scale, low=0.0, low_open=True)
     hi = as_float("max", max_scale, low=0.0, low_open=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,13 @@ import typer
 
 from theoryscope.cli.common import (
     EXIT_DIVERGED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     STORE_HELP,
     emit_json,
-    open_store,
+    execute_stored,
+    exit_with_run_status,
+    parse_seed,
 )
-from theoryscope.core.validation import as_int, as_int_tuple
+from theoryscope.core.validation import as_int_tuple
 from theoryscope.errors import ConfigError
 from theoryscope.experiments.polynets.config import DEGREES, MAX_WIDTH, TEACHERS, Config
 
@@ -26,17 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_STATUS_EXIT = {
-    "finished": 0,
-    "diverged": EXIT_DIVERGED,
-    "interrupted": EXIT_INTERRUPTED,
-    "failed": EXIT_FAILED,
-}
 MAX_SEEDS = 1000
-
-
-def _seed(text: str) -> int:
-    return as_int("seed", text, low=0, high=2**31 - 1)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -115,14 +104,8 @@ def train_command(
         steps=steps, samples=samples, teacher=teacher, teacher_decay=teacher_decay,
         data_seed=data_seed,
     )  # fmt: skip
-    seed_value = _seed(seed)
-    store = open_store(store_path)
-    from theoryscope.runner import execute, stop_on_sigint
-
-    started = time.perf_counter()
-    with stop_on_sigint() as should_stop:
-        result = execute("polynets", config, seed_value, store=store, should_stop=should_stop)
-    wall = time.perf_counter() - started
+    seed_value = parse_seed(seed)
+    result, wall = execute_stored("polynets", config, seed_value, store_path)
     run = result.run
     figure_path = None
     if figure and len(run.series.get("step", ())) > 0:
@@ -145,11 +128,7 @@ def train_command(
         emit_json(payload)
     else:
         _print_train(payload)
-    if run.status != "finished":
-        typer.echo(
-            f"error: run {result.run_id} {run.status}: {run.message or ''}".rstrip(": "), err=True
-        )
-    raise typer.Exit(_STATUS_EXIT.get(run.status, EXIT_FAILED))
+    exit_with_run_status(result.run_id, run.status, run.message)
 
 
 def _print_train(payload: dict[str, Any]) -> None:

@@ -10,27 +10,18 @@ import numpy as np
 import typer
 
 from theoryscope.cli.common import (
-    EXIT_DIVERGED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     STORE_HELP,
     emit_json,
-    open_store,
+    execute_stored,
+    exit_with_run_status,
+    parse_seed,
 )
-from theoryscope.core.validation import as_int
 from theoryscope.experiments.spectral.config import BIASES, MODES, WEIGHTS, Config, parse_freqs
 
 app = typer.Typer(
     help="Spectral bias: ReLU Gram-matrix conditioning and slow learning of high frequencies.",
     no_args_is_help=True,
 )
-
-_STATUS_EXIT = {
-    "finished": 0,
-    "diverged": EXIT_DIVERGED,
-    "interrupted": EXIT_INTERRUPTED,
-    "failed": EXIT_FAILED,
-}
 
 
 def _fmt(value: Any) -> str:
@@ -53,7 +44,7 @@ def gram_command(
 ) -> None:
     """Eigenvalues of the exact ReLU Gram matrix, fitted decay exponent, condition number and
     its growth with n, float32 / float64 numerical ranks."""
-    seed_value = as_int("seed", seed, low=0, high=2**31 - 1)
+    seed_value = parse_seed(seed)
     config = Config.from_dict(
         {"neurons": neurons, "bias": bias, "weights": weights, "feature_seed": seed_value}
     )
@@ -119,19 +110,13 @@ def train_command(
 ) -> None:
     """Train on sum_k sin(pi k x) by gradient descent, store the run, and compare each
     frequency's half time with the Gram eigen-decomposition's prediction."""
-    seed_value = as_int("seed", seed, low=0, high=2**31 - 1)
+    seed_value = parse_seed(seed)
     config = Config.from_dict({
         "neurons": neurons, "freqs": parse_freqs(freqs), "lr": lr, "steps": steps, "mode": mode,
         "bias": bias, "weights": weights, "feature_seed": seed_value,
         "dtype": "float64" if float64 else "float32", "records": records, "bias_lr": bias_lr,
     })  # fmt: skip
-    store = open_store(store_path)
-    from theoryscope.runner import execute, stop_on_sigint
-
-    started = time.perf_counter()
-    with stop_on_sigint() as should_stop:
-        result = execute("spectral", config, seed_value, store=store, should_stop=should_stop)
-    wall = time.perf_counter() - started
+    result, wall = execute_stored("spectral", config, seed_value, store_path)
     run = result.run
     figure_path = None
     if figure and len(run.series.get("step", ())) > 0:
@@ -155,9 +140,7 @@ def train_command(
         emit_json(payload)
     else:
         _print_train(payload, config)
-    if run.status != "finished":
-        typer.echo(f"error: run {result.run_id} {run.status}: {run.message or ''}", err=True)
-    raise typer.Exit(_STATUS_EXIT.get(run.status, EXIT_FAILED))
+    exit_with_run_status(result.run_id, run.status, run.message)
 
 
 def _print_train(payload: dict[str, Any], config: Config) -> None:
