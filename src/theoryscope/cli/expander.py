@@ -203,8 +203,13 @@ def print_summary(payload: dict[str, Any], config: Config) -> None:
         f"batch={config.batch} steps={payload['steps']} (t_eff={config.lr * (payload['steps'] or 0):g}) "
         f"sigma={config.nonlinearity_name} {config.dtype}"
     )
-    sps = payload.get("steps_per_second")
-    echo(f"  speed: {_fmt(sps)} steps/s   wall: {payload['wall_seconds']:.2f} s")
+    if config.mode == "flow":  # no steps are taken: t_eff = lr * step only indexes the records
+        echo(
+            f"  exact gradient flow (adaptive BDF, float64)   wall: {payload['wall_seconds']:.2f} s"
+        )
+    else:
+        sps = payload.get("steps_per_second")
+        echo(f"  speed: {_fmt(sps)} steps/s   wall: {payload['wall_seconds']:.2f} s")
     final = payload.get("final") or {}
     if final:
         echo(
