@@ -91,3 +91,16 @@ def test_console_script_prints_no_traceback(store_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: k: got -1; allowed: an integer >= 1"
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_serve_on_a_taken_port_is_one_line(store_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: port: {port} on 127.0.0.1 is not available")
+    assert len(err.splitlines()) == 1

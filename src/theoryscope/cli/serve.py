@@ -8,6 +8,26 @@ import typer
 
 from theoryscope.cli.common import STORE_HELP
 from theoryscope.core.validation import as_int
+from theoryscope.errors import ConfigError
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One clear line instead of the server's start-up failure when the port is taken."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise ConfigError("host", f"cannot resolve {host!r} ({err.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise ConfigError(
+                "port", f"{port} on {host} is not available ({err.strerror}); allowed: a free port"
+            ) from None
 
 
 def serve(
@@ -23,5 +43,6 @@ def serve(
     from theoryscope.web.server import serve as run_server
 
     port_number = as_int("port", port, low=1, high=65535)
+    _check_port_free(host, port_number)
     RunStore(store_path)  # fail early, in one line, if the store cannot be opened
     run_server(host=host, port=port_number, store_path=store_path, open_browser=open_browser)
