@@ -115,10 +115,15 @@ def _title(config: Mapping[str, Any], extra: str = "") -> str:
     if "k" in config:
         bits.append(f"k={config['k']}")
     bits.append(rf"$\gamma$={_gamma_label(config.get('gamma'))}")
-    if "lr" in config:
+    mode = config.get("mode", "sgd")
+    if mode == "flow":
+        bits.append("exact gradient flow")
+    elif "lr" in config:
         bits.append(rf"$\eta$={config['lr']:g}")
-    if "batch" in config:
-        bits.append(f"|B|={config['batch']}")
+        if mode == "gd":
+            bits.append("full-batch GD (exact)")
+        elif "batch" in config:
+            bits.append(f"|B|={config['batch']}")
     if "nonlinearity" in config and config["nonlinearity"] != "sqrt2cos":
         bits.append(rf"$\sigma$={config['nonlinearity']}")
     return "Expander Nets   " + ",  ".join(bits) + (f"   {extra}" if extra else "")
@@ -268,11 +273,15 @@ def plot_run(
         ax.plot(xv[ok], yv[ok], **kw)
 
     if xs is not None:
+        # population modes have no minibatch: their batch and EMA series repeat the population loss
+        batch_keys = ("loss_batch", "loss_ema") if cfg.get("mode", "sgd") == "sgd" else ()
         for key, kw in (
             ("loss_batch", dict(color="tab:blue", lw=0.6, alpha=0.25, label="minibatch loss")),
             ("loss_ema", dict(color="tab:blue", lw=1.5, alpha=0.95, label="EMA of minibatch")),
             ("loss_population", dict(color="black", lw=1.8, label="population loss (exact)")),
         ):
+            if key != "loss_population" and key not in batch_keys:
+                continue
             y = _series(run, key)
             if y is not None and y.shape[0] == xs.shape[0]:
                 if key == "loss_ema":
