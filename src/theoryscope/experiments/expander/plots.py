@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from theoryscope.plots import save_figure as write_png
 
 __all__ = ["plot_run", "plot_theory", "save_figure", "term_label"]
 
@@ -434,9 +436,5 @@ def plot_theory(theory: Any, *, logx: bool = True, logy: bool = True) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix; parent folders created)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi)
-    return p
+#: Write a figure (format from the path's suffix) at this module's dpi; ``dpi=`` overrides it.
+save_figure = partial(write_png, dpi=150)

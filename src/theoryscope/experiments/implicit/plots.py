@@ -17,12 +17,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from theoryscope.plots import save_figure as write_png
 from theoryscope.protocol import Run
 
 __all__ = ["plot_run", "save_figure"]
@@ -193,9 +194,5 @@ def _deeplinear(run: Run, theory: Any, left: Any, right: Any) -> None:
     right.legend(fontsize=8)
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` (parent folders created)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi)
-    return p
+#: Write a figure (format from the path's suffix) at this module's dpi; ``dpi=`` overrides it.
+save_figure = partial(write_png, dpi=120)

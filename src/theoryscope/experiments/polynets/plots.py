@@ -11,12 +11,13 @@ learning times as vertical ticks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from theoryscope.plots import save_figure as write_png
 from theoryscope.protocol import Run
 
 __all__ = ["plot_landscape", "plot_run", "save_figure"]
@@ -124,9 +125,5 @@ def plot_landscape(table: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` (parent folders created)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi)
-    return p
+#: Write a figure (format from the path's suffix) at this module's dpi; ``dpi=`` overrides it.
+save_figure = partial(write_png, dpi=120)

@@ -6,13 +6,14 @@ Only :class:`matplotlib.figure.Figure` is used (no pyplot): safe under Agg, thre
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from theoryscope.experiments.spectral.config import EPS
+from theoryscope.plots import save_figure as write_png
 
 __all__ = ["plot_run", "plot_spectrum", "save_figure"]
 
@@ -97,9 +98,5 @@ def plot_run(run: Any, theory: Any = None, *, x: str = "step") -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 130) -> Path:
-    """Write ``fig`` to ``path`` (parent folders created)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi)
-    return p
+#: Write a figure (format from the path's suffix) at this module's dpi; ``dpi=`` overrides it.
+save_figure = partial(write_png, dpi=130)
