@@ -77,9 +77,11 @@ def execute(
             on_chunk(chunk)
 
     def finish(status: str, message: str | None, **results: Any) -> None:
-        if store is not None and run_id is not None and writer is not None:
+        if writer is not None:
             writer.flush()
-            store.finish_run(run_id, status=status, message=message, theory=theory_dict, **results)
+            writer.store.finish_run(
+                writer.run_id, status=status, message=message, theory=theory_dict, **results
+            )
 
     try:
         run = experiment.simulate(config, seed, on_chunk=stream, should_stop=should_stop)

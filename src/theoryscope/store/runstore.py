@@ -3,11 +3,11 @@
 Design:
 - One SQLite file in WAL mode with a generous busy timeout, so several processes (CLI runs,
   the web lab, sweep drivers) can write runs at once.
-- Series arrive in chunks while a run is simulated (``append_series``); a run killed mid-way
-  keeps every chunk it had written.
+- Series arrive in chunks while a run is simulated (``append_series``; the runner batches them,
+  at most 0.5 s apart); a run killed mid-way keeps every chunk it had written.
 - A run's status is ``running`` only while its owning process lives. A run whose owner died
-  (SIGKILL, power loss) is shown, and on the next write-capable open recorded, as
-  ``interrupted`` — never as finished.
+  (SIGKILL, power loss) is read as ``interrupted`` — never as finished;
+  :meth:`RunStore.mark_stale_runs` writes that status into the file.
 - Arrays are stored as raw bytes with dtype and shape (no pickle).
 """
 
