@@ -126,14 +126,12 @@ class LiveRun:
 
     def _work(self, store_path: Path) -> None:
         final: dict[str, Any]
-        store: _LiveStore | None = None
         try:
-            store = _LiveStore(store_path, self)
             result = execute(
                 self.experiment,
                 self.config,
                 self.seed,
-                store=store,
+                store=_LiveStore(store_path, self),
                 on_chunk=self._on_chunk,
                 should_stop=self._should_stop,
                 theory=self.theory,
@@ -151,7 +149,6 @@ class LiveRun:
         except Exception as err:  # execute stored it as failed; tell the page in one line
             message = f"{type(err).__name__}: {err}"
             final = {"status": "failed", "summary": {}, "agreement": None, "message": message}
-            self._mark_failed(store, message)
         self._id_ready.set()
         with self._cond:
             self.final = final
@@ -162,16 +159,6 @@ class LiveRun:
         done = {"type": "done", "run_id": self.id, **final, **self.progress()}
         for sub in subs:
             sub.push(done)
-
-    def _mark_failed(self, store: _LiveStore | None, message: str) -> None:
-        """Never leave a stored run in ``running`` (nor its last records unwritten)."""
-        if store is None or self.id is None:
-            return
-        try:
-            if store.get_run(self.id).status == "running":
-                store.finish_run(self.id, status="failed", message=message, theory=self.theory_dict)
-        except Exception:  # the store itself is failing: nothing more to do here
-            pass
 
     def _on_chunk(self, chunk: Mapping[str, np.ndarray]) -> None:
         data = chunk_to_lists(chunk)
