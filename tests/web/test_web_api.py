@@ -284,9 +284,12 @@ def test_closing_the_page_stops_the_run_as_interrupted(client, store_path):
     with client.websocket_connect(f"/api/live/{run_id}/ws") as ws:
         while ws.receive_json()["type"] != "chunk":
             pass
-    # the socket is closed: after the grace period (0.3 s here) the worker stops the run
-    store = RunStore(store_path)
-    run = wait_for(lambda: (r := store.get_run(run_id)).status != "running" and r, timeout=60)
+        # the page goes away; wait inside the session, so the test client does not cancel the
+        # server's handler while it is still handling the disconnect (a harness race)
+        ws.close()
+        # after the grace period (0.3 s here) the worker stops the run
+        store = RunStore(store_path)
+        run = wait_for(lambda: (r := store.get_run(run_id)).status != "running" and r, timeout=60)
     assert run.status == "interrupted"
     assert len(store.get_series(run_id)["step"]) >= 1
 
