@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from theoryscope.errors import ConfigError
+from theoryscope.spec.declare import Estimate, Figure, Hooks, Metric, Preset, Report, Study
 
 #: Status values a run can take. ``running`` only while a live process owns it.
 RUN_STATUSES = ("running", "finished", "diverged", "failed", "interrupted")
@@ -60,10 +61,16 @@ class Run:
 
 @dataclass(frozen=True)
 class Experiment:
-    """An experiment as the generic layers see it.
+    """An experiment as the generic layers see it: the protocol plus its declarations.
 
     ``theory_to_dict`` turns the experiment's Theory object into JSON (arrays as lists) for the
-    store and the web; ``summarize`` turns (run, theory, agreement) into the CLI's JSON summary.
+    store and the web. ``config`` is the declared Config class (fields, bounds, help, TeX,
+    citations); ``figures``, ``metrics``, ``studies``, ``presets``, ``reports`` and ``hooks``
+    are the declarations of :mod:`theoryscope.spec.declare`; ``estimate(config)`` says what a run
+    will cost before it starts. ``plot`` is an optional hand-drawn matplotlib figure used instead
+    of the generic renderer. ``commands`` maps a CLI command name to fixed field values (e.g.
+    ``{"catapult": {"mode": "catapult"}}``) so ``theoryscope <exp> catapult`` is ``run`` with
+    those values.
     """
 
     name: str
@@ -74,6 +81,26 @@ class Experiment:
     compare: Callable[[Run, Any], dict[str, Any]]
     theory_to_dict: Callable[[Any], dict[str, Any]]
     plot: Callable[..., Any] | None = None
+    summary: str = ""
+    config: type | None = None
+    figures: tuple[Figure, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    studies: tuple[Study, ...] = ()
+    presets: tuple[Preset, ...] = ()
+    reports: tuple[Report, ...] = ()
+    hooks: Hooks = field(default_factory=Hooks)
+    estimate: Callable[[Any], Estimate] | None = None
+    commands: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cite: str = ""
+    order: int = 100
+
+    def study(self, name: str) -> Study:
+        """The declared study called ``name`` (ConfigError naming the allowed ones otherwise)."""
+        for study in self.studies:
+            if study.name == name:
+                return study
+        allowed = ", ".join(s.name for s in self.studies) or "none"
+        raise ConfigError("study", f"unknown {name!r} for {self.name}; allowed: {allowed}")
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -88,9 +115,24 @@ _BUILTIN = {
 
 
 def register(experiment: Experiment) -> Experiment:
-    """Add an experiment to the registry (idempotent for the same name)."""
+    """Add an experiment to the registry; a second, different experiment of the same name raises."""
+    known = _REGISTRY.get(experiment.name)
+    if known is not None and known is not experiment:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
     _REGISTRY[experiment.name] = experiment
     return experiment
+
+
+def unregister(name: str) -> None:
+    """Remove an experiment (tests register toy experiments and remove them again)."""
+    _REGISTRY.pop(name, None)
+
+
+def all_experiments() -> list[Experiment]:
+    """Every experiment (built-ins imported), flagship first, then by declared order and name."""
+    for name in list(_BUILTIN):
+        get_experiment(name)
+    return sorted(_REGISTRY.values(), key=lambda e: (e.order, e.name))
 
 
 def get_experiment(name: str) -> Experiment:

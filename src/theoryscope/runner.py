@@ -15,14 +15,22 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from theoryscope.protocol import ChunkCallback, Run, StopPredicate, get_experiment
+from theoryscope.core.resources import (
+    MEMORY_SHARE,
+    available_memory_bytes,
+    format_bytes,
+    format_seconds,
+)
+from theoryscope.errors import ConfigError
+from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, get_experiment
+from theoryscope.spec.declare import Estimate, StudyContext
 from theoryscope.store import RunStore
 from theoryscope.store.buffer import BufferedSeriesWriter
 
@@ -37,6 +45,58 @@ class RunResult:
     agreement: dict[str, Any]
 
 
+def estimate_cost(experiment: Experiment, config: Any) -> Estimate | None:
+    """The declared cost of a run (None when the experiment declares no estimate)."""
+    if experiment.estimate is None:
+        return None
+    return experiment.estimate(config)
+
+
+def check_cost(
+    experiment: Experiment,
+    config: Any,
+    *,
+    max_seconds: float | None = None,
+    memory_bytes: float | None = None,
+) -> Estimate | None:
+    """Refuse, before anything starts, a run that cannot fit in memory (or, with
+    ``max_seconds``, one estimated to take longer): ConfigError naming the fields that drive it.
+    """
+    estimate = estimate_cost(experiment, config)
+    if estimate is None:
+        return None
+    fields = ", ".join(estimate.fields) or "config"
+    budget = memory_bytes if memory_bytes is not None else available_memory_bytes() * MEMORY_SHARE
+    if not estimate.memory_bytes <= budget:
+        raise ConfigError(
+            fields,
+            f"this run needs about {format_bytes(estimate.memory_bytes)} of memory"
+            f"{' (' + estimate.note + ')' if estimate.note else ''}; this machine can give it"
+            f" {format_bytes(budget)}; allowed: smaller {fields}",
+        )
+    if max_seconds is not None and not estimate.seconds <= max_seconds:
+        raise ConfigError(
+            fields,
+            f"this run would take about {format_seconds(estimate.seconds)}; allowed: at most"
+            f" {format_seconds(max_seconds)} on this server (smaller {fields})",
+        )
+    return estimate
+
+
+def progress_fraction(
+    experiment: Experiment, config: Any, chunk: Mapping[str, Any]
+) -> float | None:
+    """How far a run is after ``chunk``: the declared hook, else its last ``step`` over
+    ``config.steps``."""
+    if experiment.hooks.progress is not None:
+        return experiment.hooks.progress(config, chunk)
+    steps = getattr(config, "steps", None)
+    step = chunk.get("step")
+    if not steps or step is None or len(step) == 0:
+        return None
+    return min(1.0, float(np.asarray(step)[-1]) / float(steps))
+
+
 def execute(
     experiment_name: str,
     config: Any,
@@ -47,11 +107,21 @@ def execute(
     on_chunk: ChunkCallback | None = None,
     should_stop: StopPredicate | None = None,
     theory: Any = None,
+    on_created: Callable[[str], None] | None = None,
+    check: bool = True,
 ) -> RunResult:
-    """Simulate ``config`` with ``seed``, predict its theory, compare, and store everything."""
+    """Simulate ``config`` with ``seed``, predict its theory, compare, and store everything.
+
+    ``on_created(run_id)`` is called once the stored run exists (the web lab announces the id
+    to its page); ``check`` refuses, before anything is stored, a run that cannot fit in memory.
+    """
     experiment = get_experiment(experiment_name)
     if isinstance(config, Mapping):
         config = experiment.config_from_dict(config)
+    if check:
+        if experiment.hooks.check is not None:
+            experiment.hooks.check(config)
+        check_cost(experiment, config)
     started = time.perf_counter()
     if theory is None:
         theory = experiment.predict(config)
@@ -65,6 +135,8 @@ def execute(
         if store is not None
         else None
     )
+    if run_id is not None and on_created is not None:
+        on_created(run_id)
 
     writer = (
         BufferedSeriesWriter(store, run_id) if store is not None and run_id is not None else None
@@ -95,6 +167,89 @@ def execute(
     run.timings["theory_seconds"] = theory_seconds
     finish(run.status, run.message, summary=run.summary, agreement=agreement, timings=run.timings)
     return RunResult(run_id=run_id, run=run, theory=theory, agreement=agreement)
+
+
+@dataclass
+class StudyResult:
+    """What :func:`execute_study` returns: the stored id (None without a store), the params,
+    the study's JSON result and the seconds it took."""
+
+    run_id: str | None
+    params: Any
+    result: dict[str, Any]
+    seconds: float
+    status: str = "finished"
+    message: str | None = None
+
+
+def execute_study(
+    experiment_name: str,
+    study_name: str,
+    params: Any,
+    seed: int,
+    *,
+    store: RunStore | None,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: StopPredicate | None = None,
+    check: bool = True,
+) -> StudyResult:
+    """Run a declared study and store it like a run (its result as the summary).
+
+    A study that raises is stored as ``failed``; Ctrl-C stores it as ``interrupted`` and
+    re-raises; a study that sees ``should_stop`` may return early (stored ``interrupted``).
+    """
+    experiment = get_experiment(experiment_name)
+    study = experiment.study(study_name)
+    if isinstance(params, Mapping):
+        params = study.params.from_dict(params)  # type: ignore[attr-defined]
+    if check and study.estimate is not None:
+        estimate = study.estimate(params)
+        budget = available_memory_bytes() * MEMORY_SHARE
+        if not estimate.memory_bytes <= budget:
+            fields = ", ".join(estimate.fields) or "params"
+            raise ConfigError(
+                fields,
+                f"this study needs about {format_bytes(estimate.memory_bytes)} of memory; this"
+                f" machine can give it {format_bytes(budget)}; allowed: smaller {fields}",
+            )
+    run_id = (
+        store.create_run(
+            experiment_name,
+            params.to_dict(),
+            seed,
+            config_hash=params.config_hash(),
+            study=study_name,
+        )
+        if store is not None
+        else None
+    )
+    started = time.perf_counter()
+    context = StudyContext(progress, should_stop)
+
+    def finish(status: str, message: str | None, result: dict[str, Any] | None) -> None:
+        if store is not None and run_id is not None:
+            store.finish_run(
+                run_id,
+                status=status,
+                message=message,
+                summary=result or {},
+                timings={"seconds": time.perf_counter() - started},
+            )
+
+    try:
+        result = study.run(params, seed, context)
+    except KeyboardInterrupt:
+        finish("interrupted", "stopped by Ctrl-C", None)
+        raise
+    except Exception as err:
+        finish("failed", f"{type(err).__name__}: {err}", None)
+        raise
+    status = "interrupted" if context.should_stop() else "finished"
+    message = "stopped before it finished" if status == "interrupted" else None
+    finish(status, message, result)
+    return StudyResult(
+        run_id, params, result, time.perf_counter() - started, status=status, message=message
+    )
 
 
 @contextmanager

@@ -66,7 +66,13 @@ def parse_seed(text: str) -> int:
 
 
 def execute_stored(
-    experiment: str, config: Any, seed: int, store_path: Path | None, *, theory: Any = None
+    experiment: str,
+    config: Any,
+    seed: int,
+    store_path: Path | None,
+    *,
+    theory: Any = None,
+    on_chunk: Any = None,
 ) -> tuple[RunResult, float]:
     """Run ``config`` through the runner into the store, the first Ctrl-C stopping it cleanly.
 
@@ -78,7 +84,13 @@ def execute_stored(
     started = time.perf_counter()
     with stop_on_sigint() as should_stop:
         result = execute(
-            experiment, config, seed, store=store, should_stop=should_stop, theory=theory
+            experiment,
+            config,
+            seed,
+            store=store,
+            should_stop=should_stop,
+            theory=theory,
+            on_chunk=on_chunk,
         )
     return result, time.perf_counter() - started
 

@@ -17,40 +17,65 @@ from theoryscope import __version__
 from theoryscope.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from theoryscope.errors import TheoryscopeError
 
-app = typer.Typer(
-    name="theoryscope",
-    help="theoryscope: train small, precisely specified networks and lay the theory over the run.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
-#: (module, attribute, group name). Groups are typer apps; ``serve`` is a single command.
+#: (module, attribute, group name) of the groups that are not experiments. Groups are typer
+#: apps; ``serve`` is a single command. Every experiment's group is derived from its declaration
+#: (:mod:`theoryscope.cli.derive`).
 _GROUPS = [
-    ("theoryscope.cli.expander", "app", "expander"),
     ("theoryscope.cli.runs", "app", "runs"),
     ("theoryscope.cli.sweep", "app", "sweep"),
     ("theoryscope.cli.report", "app", "report"),
-    ("theoryscope.cli.widenets", "app", "widenets"),
-    ("theoryscope.cli.lrphases", "app", "lrphases"),
-    ("theoryscope.cli.spectral", "app", "spectral"),
-    ("theoryscope.cli.implicit", "app", "implicit"),
-    ("theoryscope.cli.polynets", "app", "polynets"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
+#: Experiments whose hand-written command group is still in use (no declared Config yet).
+_LEGACY = {
+    "expander": "theoryscope.cli.expander",
+    "widenets": "theoryscope.cli.widenets",
+    "lrphases": "theoryscope.cli.lrphases",
+    "implicit": "theoryscope.cli.implicit",
+    "polynets": "theoryscope.cli.polynets",
+}
 
 
-_attached: set[str] = set()
+def _new_app() -> typer.Typer:
+    app = typer.Typer(
+        name="theoryscope",
+        help="theoryscope: train small, precisely specified networks and lay the theory over the run.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback(invoke_without_command=True)(_root)
+    return app
 
 
-def _attach(only: str | None = None) -> None:
-    """Attach command groups; with ``only``, just that one (importing every group, and with them
-    JAX and SciPy, costs seconds that ``theoryscope runs list`` should not pay)."""
-    for module_name, attr, name in _GROUPS + _COMMANDS:
-        if (only is not None and name != only) or name in _attached:
+def _attach_experiment(app: typer.Typer, name: str) -> None:
+    from theoryscope.protocol import get_experiment
+
+    experiment = get_experiment(name)
+    if experiment.config is None and name in _LEGACY:
+        module = importlib.import_module(_LEGACY[name])
+        app.add_typer(module.app, name=name)
+        return
+    from theoryscope.cli.derive import experiment_app
+
+    app.add_typer(experiment_app(experiment), name=name)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The CLI with every command group; with ``only``, just that one (importing every group,
+    and with them JAX and SciPy, costs seconds that ``theoryscope runs list`` should not pay).
+    Built afresh on each call, so experiments registered meanwhile (tests' toys) appear."""
+    from theoryscope.protocol import experiment_names
+
+    app = _new_app()
+    for name in experiment_names():
+        if only is not None and name != only:
             continue
-        _attached.add(name)
+        _attach_experiment(app, name)
+    for module_name, attr, name in _GROUPS + _COMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -61,18 +86,20 @@ def _attach(only: str | None = None) -> None:
             app.command(name=name)(getattr(module, attr))
         else:
             app.add_typer(getattr(module, attr), name=name)
+    return app
 
 
 def _requested_group(args: list[str]) -> str | None:
     """The command group named on the command line, if it is a known one."""
-    names = {name for _, _, name in _GROUPS + _COMMANDS}
+    from theoryscope.protocol import experiment_names
+
+    names = {name for _, _, name in _GROUPS + _COMMANDS} | set(experiment_names())
     for arg in args:
         if not arg.startswith("-"):
             return arg if arg in names else None
     return None
 
 
-@app.callback(invoke_without_command=True)
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
@@ -85,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and by tests)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = sys.argv[1:] if argv is None else argv
-    _attach(_requested_group(args))
     try:
+        app = build_app(_requested_group(args))
         result = app(args=args, prog_name="theoryscope", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exit_:

@@ -88,11 +88,14 @@ class StoredRun:
     timings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     revision: str | None = None
+    #: The declared study this row holds (None for a plain run).
+    study: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "experiment": self.experiment,
+            "study": self.study,
             "config": self.config,
             "config_hash": self.config_hash,
             "seed": self.seed,
@@ -170,15 +173,17 @@ class RunStore:
         *,
         sweep_id: str | None = None,
         config_hash: str | None = None,
+        study: str | None = None,
     ) -> str:
-        """Insert a run in status ``running`` owned by this process; returns its id."""
+        """Insert a run (or, with ``study``, a study) in status ``running`` owned by this process;
+        returns its id."""
         run_id = uuid.uuid4().hex[:12]
         now = time.time()
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO runs (id, experiment, config_json, config_hash, seed, status, sweep_id,"
-                " created_at, updated_at, owner_pid, owner_host, versions_json, revision)"
-                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, owner_pid, owner_host, versions_json, revision, study)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     experiment,
@@ -192,6 +197,7 @@ class RunStore:
                     socket.gethostname(),
                     to_json(package_versions()),
                     code_revision(),
+                    study,
                 ),
             )
         return run_id
@@ -283,6 +289,7 @@ class RunStore:
             timings=json.loads(row["timings_json"] or "{}"),
             versions=json.loads(row["versions_json"] or "{}"),
             revision=row["revision"],
+            study=row["study"] if "study" in row.keys() else None,
         )
 
     def _owner_alive(self, pid: int | None, host: str | None) -> bool:
@@ -345,7 +352,8 @@ class RunStore:
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT id FROM runs WHERE experiment = ? AND config_hash = ? AND seed = ?"
-                " AND status IN ('finished', 'diverged') ORDER BY created_at LIMIT 1",
+                " AND status IN ('finished', 'diverged') AND study IS NULL"
+                " ORDER BY created_at LIMIT 1",
                 (experiment, config_hash, int(seed)),
             ).fetchone()
         return None if row is None else str(row[0])

@@ -50,6 +50,10 @@ MIGRATIONS: list[list[str]] = [
             created_at REAL NOT NULL
         )""",
     ],
+    # 1 -> 2: studies (declared multi-run computations) are stored as runs with their name
+    [
+        "ALTER TABLE runs ADD COLUMN study TEXT",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from theoryscope.experiments.spectral import declaration
 from theoryscope.experiments.spectral.config import MODES, Config
 from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, register
 
@@ -78,11 +79,22 @@ EXPERIMENT = register(
     Experiment(
         name="spectral",
         title="Spectral bias of shallow ReLU networks",
+        summary="ReLU features on [-1, 1]: Gram eigenvalues decay like j^-4, so gradient descent "
+        "learns sin(pi k x) in a time growing like k^4 and float32 keeps only the low modes.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,
         compare=compare,
         theory_to_dict=theory_to_dict,
         plot=plot,
+        config=Config,
+        figures=declaration.FIGURES,
+        metrics=declaration.METRICS,
+        studies=declaration.STUDIES,
+        presets=declaration.PRESETS,
+        estimate=declaration.estimate,
+        commands={"train": {}},
+        cite=declaration.PAPER,
+        order=40,
     )
 )

@@ -1,20 +1,20 @@
 """Spectral-bias configuration: a shallow ReLU network on [-1, 1] fitting Fourier modes.
 
-A :class:`Config` is immutable and JSON-serializable; every value is validated on construction
-and a bad one raises :class:`~theoryscope.errors.ConfigError` naming the field and the range.
+Declared with :func:`~theoryscope.spec.param`: every field's bounds, help, TeX symbol and source
+live here, and validation, the CLI options and the web form are derived from them. A bad value
+raises :class:`~theoryscope.errors.ConfigError` naming the field and the range.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from theoryscope.core.validation import as_choice, as_float, as_int, as_int_tuple
+from pydantic import model_validator
+
+from theoryscope.core.validation import as_float
 from theoryscope.errors import ConfigError
+from theoryscope.spec import CliInput, ExperimentConfig, Float, Int, IntTuple, param
 
 MODES = ("features", "full")
 BIASES = ("uniform", "grid")
@@ -24,110 +24,88 @@ MAX_NEURONS = 4096
 MAX_FREQ = 1024
 MAX_STEPS = 10**9
 
+TALK = "Zhao, 'Numerical understanding of neural networks' (seed 004)"
 
-@dataclass(frozen=True)
-class Config:
-    """Everything that defines one spectral-bias run.
 
-    Attributes:
-        neurons: width n >= 1 of ``h(x) = n^{-1/2} sum_i a_i relu(w_i x - b_i)``.
-        freqs: the target's frequencies k (distinct positive integers), ``f = sum_k sin(pi k x)``.
-        lr: gradient-descent step eta > 0 (stable for eta < 2 / lambda_max(G)).
-        steps: number of GD steps >= 1.
-        mode: ``features`` (train a only: linear least squares, the talk's "linear" dynamics) or
-            ``full`` (train a and the biases b: the talk's "nonlinear" dynamics).
-        bias: ``uniform`` (i.i.d. U(-1, 1)) or ``grid`` (equispaced).
-        weights: ``plus`` (w = 1, as in the talk's 1-D slides) or ``sign`` (w = +-1).
-        feature_seed: seed of the random features. It is part of the config (not the run seed)
-            so that ``predict(config)`` sees the very features the run trains.
-        dtype: ``float32`` (default) or ``float64`` arithmetic of the training loop.
-        records: number of recorded points (log-spaced in the step), >= 2.
-        bias_lr: in ``full`` mode the biases step with ``bias_lr * lr`` (>= 0; 1 is plain GD,
-            0 freezes them and reproduces ``features`` mode).
-    """
+class Config(ExperimentConfig):
+    """Everything that defines one spectral-bias run: ``h(x) = n^{-1/2} sum_i a_i relu(w_i x - b_i)``
+    trained by gradient descent on ``f = sum_k sin(pi k x)`` with the exact L2 loss on [-1, 1]."""
 
-    neurons: int = 200
-    freqs: tuple[int, ...] = (1, 4, 16)
-    lr: float = 1.0
-    steps: int = 10000
-    mode: str = "features"
-    bias: str = "uniform"
-    weights: str = "plus"
-    feature_seed: int = 0
-    dtype: str = "float32"
-    records: int = 200
-    bias_lr: float = 1.0
+    cli_inputs: ClassVar[tuple[CliInput, ...]] = (
+        CliInput("t_eff", "Gradient-flow time t = lr * steps (sets steps).", tex="t"),
+        CliInput("float64", "Train in float64 (default float32).", flag=True,
+                 sets={"dtype": "float64"}),
+    )  # fmt: skip
+    #: Fields that follow the run seed unless given (``predict`` must see the very features the
+    #: run trains, so the features' seed is part of the config, not of the run).
+    follows_seed: ClassVar[tuple[str, ...]] = ("feature_seed",)
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "neurons", as_int("neurons", self.neurons, low=1, high=MAX_NEURONS))
-        freqs = _freqs(self.freqs)
-        set_(self, "freqs", freqs)
-        set_(self, "lr", as_float("lr", self.lr, low=0.0, low_open=True))
-        set_(self, "steps", as_int("steps", self.steps, low=1, high=MAX_STEPS))
-        as_choice("mode", self.mode, MODES)
-        as_choice("bias", self.bias, BIASES)
-        as_choice("weights", self.weights, WEIGHTS)
-        set_(self, "feature_seed", as_int("feature_seed", self.feature_seed, low=0, high=2**31 - 1))
-        as_choice("dtype", self.dtype, DTYPES)
-        set_(self, "records", as_int("records", self.records, low=2, high=100_000))
-        set_(self, "bias_lr", as_float("bias_lr", self.bias_lr, low=0.0))
+    neurons: Int = param(
+        200, ge=1, le=MAX_NEURONS, help="Width n of h(x) = n^-1/2 sum_i a_i relu(w_i x - b_i).",
+        tex="n", cite=TALK, web_max=2048, group="model", widget="log-slider",
+    )  # fmt: skip
+    freqs: IntTuple = param(
+        (1, 4, 16), item_ge=1, item_le=MAX_FREQ, min_items=1, max_items=16, distinct=True,
+        help="Target frequencies k of f(x) = sum_k sin(pi k x).", tex="k", cite=TALK,
+        group="data", sweepable=True,
+    )  # fmt: skip
+    lr: Float = param(
+        1.0, gt=0, cap=1e6, help="Gradient-descent step eta (stable below 2/lambda_max(G)).",
+        tex=r"\eta", cite=TALK, group="training", widget="log-slider",
+    )  # fmt: skip
+    steps: Int = param(
+        10000, ge=1, le=MAX_STEPS, help="Number of gradient-descent steps.", tex="s",
+        web_max=2_000_000, group="training", widget="log-slider",
+    )  # fmt: skip
+    mode: Literal["features", "full"] = param(
+        "features", help="features: train a only (linear least squares); full: train a and the "
+        "biases b (the talk's nonlinear dynamics).", cite=TALK, group="training",
+    )  # fmt: skip
+    bias: Literal["uniform", "grid"] = param(
+        "uniform", help="Biases b_i: i.i.d. U(-1, 1) or an equispaced grid.", tex="b_i",
+        group="model",
+    )  # fmt: skip
+    weights: Literal["plus", "sign"] = param(
+        "plus", help="Weights w_i: all +1 (the talk's 1-D slides) or random signs.", tex="w_i",
+        group="model",
+    )  # fmt: skip
+    feature_seed: Int = param(
+        0, ge=0, le=2**31 - 1, help="Seed of the random features (follows --seed unless given).",
+        group="model", advanced=True,
+    )  # fmt: skip
+    dtype: Literal["float32", "float64"] = param(
+        "float32", help="Arithmetic of the training loop.", group="numerics",
+    )  # fmt: skip
+    records: Int = param(
+        200, ge=2, le=100_000, help="Recorded points (log-spaced in the step).",
+        web_max=20_000, group="recording", advanced=True, sweepable=False,
+    )  # fmt: skip
+    bias_lr: Float = param(
+        1.0, ge=0, cap=1e6, help="full mode: the biases step with bias_lr * lr (0 freezes them).",
+        group="training", modes=("full",), advanced=True,
+    )  # fmt: skip
 
-    def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``from_dict(to_dict())`` round-trips."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["freqs"] = list(self.freqs)
-        return out
-
+    @model_validator(mode="before")
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Config:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line.
-
-        ``t_eff`` (as sweeps pass it) sets ``steps = ceil(t_eff / lr)``: GD time ``t = lr * step``.
-        """
+    def _time_to_steps(cls, data: Any) -> Any:
+        """``t_eff`` (gradient-flow time) sets ``steps = ceil(t_eff / lr)``: time t = lr * step."""
+        if not isinstance(data, dict) or data.get("t_eff") is None:
+            if isinstance(data, dict):
+                data.pop("t_eff", None)
+            return data
         data = dict(data)
-        known = sorted([f.name for f in fields(cls)] + ["t_eff"])
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(known)}")
-        t_eff = data.pop("t_eff", None)
-        if t_eff is not None:
-            if "steps" in data:
-                raise ConfigError("t_eff", "given together with steps; allowed: one of them")
-            lr = as_float("lr", data.get("lr", cls.lr), low=0.0, low_open=True)
-            t = as_float("t_eff", t_eff, low=0.0, low_open=True)
-            data["steps"] = max(1, math.ceil(t / lr - 1e-9))
-        return cls(**data)
-
-    def config_hash(self) -> str:
-        """A stable hash of the config (used by sweeps to skip finished runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _freqs(value: Any) -> tuple[int, ...]:
-    """Distinct positive integer frequencies, from a sequence or ``"1,4,16"``."""
-    allowed = f"distinct integers from 1 to {MAX_FREQ}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        freqs = as_int_tuple("freqs", value, low=1)
-    except ConfigError as err:
-        raise ConfigError("freqs", f"{err.message.split(';')[0]}; allowed: {allowed}") from None
-    if max(freqs) > MAX_FREQ:
-        raise ConfigError("freqs", f"got {max(freqs)}; allowed: {allowed}")
-    if len(set(freqs)) != len(freqs):
-        raise ConfigError("freqs", f"repeats a frequency in {list(freqs)}; allowed: {allowed}")
-    return freqs
+        t_eff = data.pop("t_eff")
+        if data.get("steps") is not None:
+            raise ConfigError("t_eff", "given together with steps; allowed: one of them")
+        lr = as_float("lr", data.get("lr", 1.0), low=0.0, low_open=True)
+        t = as_float("t_eff", t_eff, low=0.0, low_open=True)
+        data["steps"] = max(1, math.ceil(t / lr - 1e-9))
+        return data
 
 
 def parse_freqs(text: str) -> tuple[int, ...]:
     """``"1,4,16"`` -> (1, 4, 16), with the same one-line errors as the config."""
-    return _freqs(text)
+    return tuple(Config.from_dict({"freqs": text}).freqs)
 
 
 #: float machine epsilon of each dtype (unit roundoff times 2): 2^-23 and 2^-52.
