@@ -22,13 +22,12 @@ from theoryscope.errors import TheoryscopeError
 #: (:mod:`theoryscope.cli.derive`).
 _GROUPS = [
     ("theoryscope.cli.runs", "app", "runs"),
-    ("theoryscope.cli.sweep", "app", "sweep"),
-    ("theoryscope.cli.report", "app", "report"),
+    ("theoryscope.cli.sweep", "build_group", "sweep"),
+    ("theoryscope.cli.report", "build_group", "report"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 #: Experiments whose hand-written command group is still in use (no declared Config yet).
 _LEGACY = {
-    "expander": "theoryscope.cli.expander",
     "widenets": "theoryscope.cli.widenets",
     "lrphases": "theoryscope.cli.lrphases",
     "implicit": "theoryscope.cli.implicit",
@@ -85,7 +84,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         if (module_name, attr, name) in _COMMANDS:
             app.command(name=name)(getattr(module, attr))
         else:
-            app.add_typer(getattr(module, attr), name=name)
+            group = getattr(module, attr)
+            app.add_typer(group() if callable(group) and not isinstance(group, typer.Typer)
+                          else group, name=name)  # fmt: skip
     return app
 
 
