@@ -32,7 +32,6 @@ _LEGACY = {
     "widenets": "theoryscope.cli.widenets",
     "lrphases": "theoryscope.cli.lrphases",
     "implicit": "theoryscope.cli.implicit",
-    "polynets": "theoryscope.cli.polynets",
 }
 
 
