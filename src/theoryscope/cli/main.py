@@ -31,7 +31,6 @@ _LEGACY = {
     "expander": "theoryscope.cli.expander",
     "widenets": "theoryscope.cli.widenets",
     "lrphases": "theoryscope.cli.lrphases",
-    "implicit": "theoryscope.cli.implicit",
 }
 
 
