@@ -30,7 +30,6 @@ _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 _LEGACY = {
     "expander": "theoryscope.cli.expander",
     "widenets": "theoryscope.cli.widenets",
-    "lrphases": "theoryscope.cli.lrphases",
 }
 
 
