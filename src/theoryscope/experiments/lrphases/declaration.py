@@ -140,7 +140,8 @@ def estimate(config: Config) -> Estimate:
     steps = int(config.steps or 1)
     if config.mode == "catapult":
         memory = 8.0 * (4 * width * d + 4 * width + n * n) + 64e6
-        seconds = COMPILE_SECONDS + steps * (1e-5 + 3e-9 * width * d * n)
+        # two compiles: the theory's init (lambda_0) and the run's chunk
+        seconds = 2 * COMPILE_SECONDS + steps * (1e-5 + 3e-9 * width * d * n)
         return Estimate(memory_bytes=memory, seconds=seconds, fields=("width", "d", "n", "steps"))
     depth = int(config.depth or 1)
     params = d * width + (depth - 1) * width * width + width + depth * width + 1
