@@ -29,7 +29,6 @@ _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
 #: Experiments whose hand-written command group is still in use (no declared Config yet).
 _LEGACY = {
     "expander": "theoryscope.cli.expander",
-    "widenets": "theoryscope.cli.widenets",
     "lrphases": "theoryscope.cli.lrphases",
     "implicit": "theoryscope.cli.implicit",
     "polynets": "theoryscope.cli.polynets",
