@@ -97,13 +97,9 @@ METRICS = (
            "agreement.residual_at_decade", "agreement.predicted_at_decade",
            tex=r"|(I - \eta H(0))^k r_0|", cite=SPEC6, good=0.15),
     Metric("lambda_min", "smallest eigenvalue: H(0) vs H^inf", "agreement.lambda_min_h0",
-           "agreement.lambda_0", tex=r"\lambda_0", cite=DU, good=0.1),
+           "agreement.lambda_0", tex=r"\lambda_0", cite=DU),
     Metric("lambda_max", "largest eigenvalue: H(0) vs H^inf", "agreement.lambda_max_h0",
-           "agreement.lambda_max", tex=r"\lambda_{max}", cite=SPEC6, good=0.02),
-    Metric("final_residual", "final residual vs its H(0) prediction", "summary.final_residual",
-           "agreement.predicted_final", cite=SPEC6),
-    Metric("final_residual_hinf", "final residual vs E over init (H^inf)",
-           "summary.final_residual", "theory.expected_residual.-1", cite=SPEC6),
+           "agreement.lambda_max", tex=r"\lambda_{max}", cite=SPEC6),
     Metric("residual_over_bound", "max residual / Du et al. bound (theorem: <= 1)",
            "agreement.max_residual_over_bound", cite=DU),
     Metric("test_rel_dev_linearized", "test outputs off the linearized model (relative)",
@@ -297,15 +293,15 @@ def _critical_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 def _critical_cost(params: CriticalParams) -> Estimate:
-    return _grid_cost(params.grid, 3 * COMPILE_SECONDS)
+    return _grid_cost(params.grid, "grid", 3 * COMPILE_SECONDS)
 
 
-def _grid_cost(n: int, extra_seconds: float = 0.0) -> Estimate:
+def _grid_cost(n: int, field: str, extra_seconds: float = 0.0) -> Estimate:
     """The phase scan: 500 iterations of a 240-node Gauss-Hermite rule at n^2 grid points."""
     points = float(n) ** 2
     memory = BASE_BYTES + 240 * 8 * 4 * points + 60.0 * 2 * points
     seconds = 500 * 240 * 10 * points / FLOPS + COMPILE_SECONDS + extra_seconds
-    return Estimate(memory_bytes=memory, seconds=seconds, fields=("n",))
+    return Estimate(memory_bytes=memory, seconds=seconds, fields=(field,))
 
 
 def _phase_figure(result: Mapping[str, Any]) -> Any:
@@ -323,7 +319,7 @@ def _phase_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 def _phase_cost(params: PhaseParams) -> Estimate:
-    return _grid_cost(params.n, COMPILE_SECONDS)
+    return _grid_cost(params.n, "n", COMPILE_SECONDS)
 
 
 # -- jacobian ------------------------------------------------------------------------------------
@@ -492,17 +488,19 @@ STUDIES = (
         params=JacobianParams, run=_lazy_run("run_jacobian"), figure=_jacobian_figure,
         summary_lines=_jacobian_lines, estimate=_jacobian_cost, cite=SPEC5,
         metrics=(
+            # Monte Carlo: the claim is |MC - exact| within 4 standard errors (the z rows), not
+            # a fixed relative tolerance, so these pairs carry no `good`
             Metric("m2", "E[(dz/dx_p)^2]: Monte Carlo vs 2/n_0", "result.mc.m2",
-                   "result.theory.m2", tex=r"E[(\partial z/\partial x_p)^2]", cite=SPEC5,
-                   good=0.02),
+                   "result.theory.m2", tex=r"E[(\partial z/\partial x_p)^2]", cite=SPEC5),
             Metric("m4", "E[(dz/dx_p)^4]: Monte Carlo vs exact product", "result.mc.m4",
-                   "result.theory.m4", tex=r"E[(\partial z/\partial x_p)^4]", cite=SPEC5,
-                   good=0.05),
+                   "result.theory.m4", tex=r"E[(\partial z/\partial x_p)^4]", cite=SPEC5),
             Metric("m4_exp", "E[(dz/dx_p)^4]: Monte Carlo vs exp(5 sum 1/n_l)", "result.mc.m4",
                    "result.theory.m4_exp_approx", cite=SPEC5),
+            Metric("z2", "2nd moment: (MC - exact) / se (|z| < 4)", "result.z2", cite=SPEC5),
+            Metric("z4", "4th moment: (MC - exact) / se (|z| < 4)", "result.z4", cite=SPEC5),
             Metric("ntk_diag", "E[Theta(x,x)]: Monte Carlo vs 2 L |x|^2 / n_0",
                    "result.ntk_diag.mc", "result.ntk_diag.theory", tex=r"E[\Theta(x,x)]",
-                   cite=SPEC5, good=0.05),
+                   cite=SPEC5),
         ),
     ),
     Study(
@@ -534,8 +532,10 @@ STUDIES = (
         params=LrBoundaryParams, run=_lazy_run("run_lr_boundary"), figure=_lr_boundary_figure,
         summary_lines=_lr_boundary_lines, estimate=_lr_boundary_cost, cite=SPEC7,
         metrics=(
-            Metric("final_over_initial", "final / initial residual, eta = {factor} x limit",
-                   "result.runs.*.final_over_initial",
+            Metric("max_over_initial", "network: max / initial residual, eta = {factor} x limit",
+                   "result.runs.*.max_over_initial", cite=SPEC7),
+            Metric("linearized_final_over_initial",
+                   "linearized: final / initial residual, eta = {factor} x limit",
                    "result.runs.*.linearized_final_over_initial", cite=SPEC7),
         ),
     ),
