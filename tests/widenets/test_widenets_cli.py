@@ -43,9 +43,7 @@ def test_critical_json(capsys, store_path, activation, expected):
 
 
 def test_critical_without_exact_point_adds_curve(capsys, store_path):
-    code, out, _ = _run(
-        capsys, ["widenets", "critical", "--activation", "cos", "--json"]
-    )
+    code, out, _ = _run(capsys, ["widenets", "critical", "--activation", "cos", "--json"])
     assert code == 0
     data = json.loads(out)
     assert "curve" in data and len(data["curve"]["cw"]) > 0 and data["exact"] is False

@@ -13,13 +13,13 @@ with their study name. The pure functions below are the Python API.
 
 from typing import Any
 
+from theoryscope.experiments.widenets import declaration
 from theoryscope.experiments.widenets.activations import (
     ACTIVATIONS,
     CLOSED_FORM,
     Activation,
     get_activation,
 )
-from theoryscope.experiments.widenets import declaration
 from theoryscope.experiments.widenets.config import Config, LazyConfig
 from theoryscope.experiments.widenets.criticality import (
     Critical,

@@ -14,8 +14,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import model_validator
 
 from theoryscope.errors import ConfigError
-from theoryscope.spec import Bool, CliInput, ExperimentConfig, Float, FloatTuple, Int, IntTuple
-from theoryscope.spec import param
+from theoryscope.spec import (
+    Bool,
+    CliInput,
+    ExperimentConfig,
+    Float,
+    FloatTuple,
+    Int,
+    IntTuple,
+    param,
+)
 from theoryscope.spec.fields import show_value
 
 DTYPES = ("float32", "float64")

@@ -186,14 +186,22 @@ def width_scaling(result: Mapping[str, Any]) -> Figure:
     w = np.asarray([r["width"] for r in rows], float)
     fig, (ax,) = _figure(5.5, 4)
     if rows:
-        ax.loglog(w, _floats([r["max_weight_move"] for r in rows]), "o-",
-                  label=f"max weight move, slope {_slope_text(result['slope_weight_move'])}")
-        ax.loglog(w, _floats([r["max_kernel_drift"] for r in rows]), "s-",
-                  label=f"max |H(k) - H(0)|, slope {_slope_text(result['slope_kernel_drift'])}")
+        ax.loglog(
+            w,
+            _floats([r["max_weight_move"] for r in rows]),
+            "o-",
+            label=f"max weight move, slope {_slope_text(result['slope_weight_move'])}",
+        )
+        ax.loglog(
+            w,
+            _floats([r["max_kernel_drift"] for r in rows]),
+            "s-",
+            label=f"max |H(k) - H(0)|, slope {_slope_text(result['slope_kernel_drift'])}",
+        )
         ax.loglog(w, rows[0]["max_weight_move"] * (w / w[0]) ** -0.5, "k:", label="m^-1/2")
         ax.legend(fontsize=8)
     ax.set(xlabel="width m", title="lazy training: movement vs width")
-    return fig  # fmt: skip
+    return fig
 
 
 def lazy_rich(result: Mapping[str, Any]) -> Figure:
@@ -202,27 +210,34 @@ def lazy_rich(result: Mapping[str, Any]) -> Figure:
     al = [r["alpha"] for r in rows]
     fig, (ax,) = _figure(5.5, 4)
     if rows:
-        ax.loglog(al, _floats([r["rel_kernel_drift"] for r in rows]), "o-",
-                  label="|H(T) - H(0)| / |H(0)|")
-        ax.loglog(al, _floats([r["rel_weight_move"] for r in rows]), "s-",
-                  label="|W(T) - W(0)| / |W(0)|")
+        ax.loglog(
+            al, _floats([r["rel_kernel_drift"] for r in rows]), "o-", label="|H(T) - H(0)| / |H(0)|"
+        )
+        ax.loglog(
+            al, _floats([r["rel_weight_move"] for r in rows]), "s-", label="|W(T) - W(0)| / |W(0)|"
+        )
         ax.legend(fontsize=8)
     ax.set(xlabel="output scale alpha", title="lazy (large alpha) to rich (small alpha)")
-    return fig  # fmt: skip
+    return fig
 
 
 def lr_boundary(result: Mapping[str, Any]) -> Figure:
     """Residual of the network (solid) and of its linearization (dashed) at each step size."""
     fig, (ax,) = _figure(5.5, 4)
     for i, run in enumerate(result["runs"]):
-        ax.semilogy(run["steps"], _floats(run["residual"]), color=f"C{i}",
-                    label=f"network, eta = {run['factor']:.2g} x 2/lambda_max")
-        ax.semilogy(run["steps"], _floats(run["linearized"]), "--", color=f"C{i}",
-                    label="linearized model")
+        ax.semilogy(
+            run["steps"],
+            _floats(run["residual"]),
+            color=f"C{i}",
+            label=f"network, eta = {run['factor']:.2g} x 2/lambda_max",
+        )
+        ax.semilogy(
+            run["steps"], _floats(run["linearized"]), "--", color=f"C{i}", label="linearized model"
+        )
     ax.set(xlabel="step k", ylabel="|u - y|", title="eta < 2 / lambda_max boundary (spec 7)")
     if result["runs"]:
         ax.legend(fontsize=7)
-    return fig  # fmt: skip
+    return fig
 
 
 def protocol_plot(
