@@ -228,3 +228,21 @@ def test_float64_flag_and_seed_reproduce(store_path, capsys):
     second = json.loads(capsys.readouterr().out)
     assert first["config"]["dtype"] == "float64"
     assert first["residual"] == second["residual"] and first["run_id"] != second["run_id"]
+
+
+def test_studies_report_progress_and_stop_between_runs():
+    from theoryscope.experiments.widenets import studies
+    from theoryscope.spec import StudyContext
+
+    seen: list[float] = []
+    polls = {"n": 0}
+
+    def stop_after_first_run() -> bool:
+        polls["n"] += 1
+        return polls["n"] > 1
+
+    params = wconfig.LazyRichParams(alphas="1,3,10", n=4, d=3, width=50, steps=5)
+    context = StudyContext(lambda f, _msg: seen.append(f), stop_after_first_run)
+    result = studies.run_lazy_rich(params, 0, context)
+    assert [r["alpha"] for r in result["rows"]] == [1.0]  # stopped before alpha = 3
+    assert seen == sorted(seen) and seen[0] >= 0 and seen[-1] == 1.0
