@@ -26,10 +26,6 @@ _GROUPS = [
     ("theoryscope.cli.report", "build_group", "report"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
-#: Experiments whose hand-written command group is still in use (no declared Config yet).
-_LEGACY = {
-    "widenets": "theoryscope.cli.widenets",
-}
 
 
 def _new_app() -> typer.Typer:
@@ -46,16 +42,10 @@ def _new_app() -> typer.Typer:
 
 
 def _attach_experiment(app: typer.Typer, name: str) -> None:
+    from theoryscope.cli.derive import experiment_app
     from theoryscope.protocol import get_experiment
 
-    experiment = get_experiment(name)
-    if experiment.config is None and name in _LEGACY:
-        module = importlib.import_module(_LEGACY[name])
-        app.add_typer(module.app, name=name)
-        return
-    from theoryscope.cli.derive import experiment_app
-
-    app.add_typer(experiment_app(experiment), name=name)
+    app.add_typer(experiment_app(get_experiment(name)), name=name)
 
 
 def build_app(only: str | None = None) -> typer.Typer:
