@@ -45,6 +45,17 @@ class RunResult:
     agreement: dict[str, Any]
 
 
+def with_seed(config_cls: Any, raw: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """``raw`` with every field the Config declares ``follows_seed`` set to the run seed unless
+    given (a data or feature seed that ``predict`` must see is part of the config; by default it
+    follows the run's seed). The CLI, the web lab and sweeps all build configs through this."""
+    out = dict(raw)
+    for name in getattr(config_cls, "follows_seed", ()):
+        if out.get(name) is None:
+            out[name] = seed
+    return out
+
+
 def estimate_cost(experiment: Experiment, config: Any) -> Estimate | None:
     """The declared cost of a run (None when the experiment declares no estimate)."""
     if experiment.estimate is None:
@@ -246,6 +257,9 @@ def execute_study(
         raise
     status = "interrupted" if context.should_stop() else "finished"
     message = "stopped before it finished" if status == "interrupted" else None
+    if status == "finished" and result.get("status") in ("diverged", "failed"):
+        status = str(result["status"])  # a study may report that a run inside it diverged
+        message = str(result.get("message") or f"a run of the study {status}")
     finish(status, message, result)
     return StudyResult(
         run_id, params, result, time.perf_counter() - started, status=status, message=message

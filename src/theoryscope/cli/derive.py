@@ -35,6 +35,7 @@ from theoryscope.cli.common import (
 )
 from theoryscope.errors import ConfigError
 from theoryscope.protocol import Experiment
+from theoryscope.runner import with_seed
 from theoryscope.spec.config import CliInput
 from theoryscope.spec.declare import Preset, Study
 from theoryscope.spec.fields import FieldSpec
@@ -228,9 +229,7 @@ def build_config(
         if name in given and str(given[name]) != str(value):
             raise ConfigError(name, f"is fixed to {value!r} by this command; allowed: {value}")
     raw: dict[str, Any] = {**(dict(preset.values) if preset else {}), **given, **dict(fixed or {})}
-    for name in getattr(config_cls, "follows_seed", ()):
-        raw.setdefault(name, seed)
-    return experiment.config_from_dict(raw)
+    return experiment.config_from_dict(with_seed(config_cls, raw, seed))
 
 
 def _progress_callback(
@@ -285,13 +284,12 @@ def draw_run(
     else its first declared figure through the generic renderer; None when it has neither."""
     if experiment.plot is not None:
         return experiment.plot(result.run, result.theory, **dict(views or {}))
-    if not experiment.figures:
-        return None
-    from theoryscope.plots.render import render_figure
+    from theoryscope.plots.render import figure_for, render_figure
 
-    return render_figure(
-        experiment.figures[0], run_documents(result, theory_dict), title=experiment.title
-    )
+    figure = figure_for(experiment.figures, result.run.config)
+    if figure is None:
+        return None
+    return render_figure(figure, run_documents(result, theory_dict), title=experiment.title)
 
 
 def run_payload(
@@ -462,12 +460,14 @@ def _theory_command(experiment: Experiment) -> Callable[..., None]:
         theory = experiment.predict(config)
         seconds = time.perf_counter() - started
         theory_dict = experiment.theory_to_dict(theory)
-        if options["figure"] is not None and experiment.figures:
+        if options["figure"] is not None:
             from theoryscope.plots import save_figure
-            from theoryscope.plots.render import documents, render_figure
+            from theoryscope.plots.render import documents, figure_for, render_figure
 
-            docs = documents(theory=theory_dict, config=config.to_dict())
-            save_figure(render_figure(experiment.figures[0], docs), options["figure"])
+            figure = figure_for(experiment.figures, config.to_dict())
+            if figure is not None:
+                docs = documents(theory=theory_dict, config=config.to_dict())
+                save_figure(render_figure(figure, docs), options["figure"])
         if options["as_json"]:
             emit_json({**theory_dict, "seconds": seconds, "config": config.to_dict()})
             return
@@ -528,9 +528,7 @@ def _study_body(experiment: Experiment, study: Study) -> Callable[[dict[str, Any
 
         seed = parse_seed(options["seed"]) if study.seeded else 0
         raw = values_from_options(study.params, options)
-        for name in getattr(study.params, "follows_seed", ()):
-            raw.setdefault(name, seed)
-        params = study.params.from_dict(raw)  # type: ignore[attr-defined]
+        params = study.params.from_dict(with_seed(study.params, raw, seed))  # type: ignore[attr-defined]
         store = open_store(options["store"])
         bar, close = _study_progress(study)
         try:

@@ -43,6 +43,7 @@ def list_command(
                     for k in (
                         "id",
                         "experiment",
+                        "study",
                         "seed",
                         "status",
                         "sweep_id",
@@ -62,7 +63,7 @@ def list_command(
     )
     for r in runs:
         steps = r.summary.get("steps")
-        extra = f"steps={steps}" if steps is not None else ""
+        extra = f"study {r.study}" if r.study else (f"steps={steps}" if steps is not None else "")
         typer.echo(
             f"{r.id:<13} {r.experiment:<12} {r.status:<12} {r.seed:>5}  {_when(r.created_at):<19}  {extra}"
         )

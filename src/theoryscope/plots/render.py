@@ -17,7 +17,7 @@ import numpy as np
 from theoryscope.spec.declare import Curve, Figure, Marker, Panel
 from theoryscope.spec.paths import MISSING, expand, lookup
 
-__all__ = ["OKABE_ITO", "curve_data", "documents", "render_figure", "when_holds"]
+__all__ = ["OKABE_ITO", "curve_data", "documents", "figure_for", "render_figure", "when_holds"]
 
 #: Okabe & Ito (2008), "Color Universal Design": black first, then the eight hues.
 OKABE_ITO = (
@@ -198,6 +198,14 @@ def _draw_panel(ax: Any, panel: Panel, docs: Mapping[str, Any]) -> None:
             ax.legend(fontsize=7, loc="best")
     else:
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="0.5")
+
+
+def figure_for(figures: Sequence[Figure], config: Mapping[str, Any]) -> Figure | None:
+    """The first declared figure whose ``when`` holds for this config (None if none does)."""
+    for figure in figures:
+        if when_holds(figure.when, config):
+            return figure
+    return None
 
 
 def render_figure(figure: Figure, docs: Mapping[str, Any], *, title: str | None = None) -> Any:

@@ -144,6 +144,17 @@ class ExperimentConfig(BaseModel):
         """The default config as a dict."""
         return cls().to_dict()
 
+    # -- generic input handling ------------------------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _none_text(cls, value: Any, info: Any) -> Any:
+        """``none`` (as a command line writes it) sets an optional field back to None."""
+        if isinstance(value, str) and value.strip().lower() in ("none", "null"):
+            name = info.field_name
+            if name in cls.model_fields and field_spec(name, cls.model_fields[name]).optional:
+                return None
+        return value
+
     # -- generic checks of the declared list bounds -----------------------------------------------
     @field_validator("*", mode="after")
     @classmethod

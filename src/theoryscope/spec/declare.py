@@ -91,11 +91,15 @@ class Panel:
 
 @dataclass(frozen=True)
 class Figure:
-    """Panels drawn side by side: simulated curves with their theory curves and markers."""
+    """Panels drawn side by side: simulated curves with their theory curves and markers.
+
+    ``when`` limits the figure to configs whose fields take the listed values (an experiment
+    with modes declares one figure per mode; surfaces draw the first figure that applies)."""
 
     name: str
     title: str
     panels: tuple[Panel, ...]
+    when: Mapping[str, Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ class Metric:
     either may be None for a number with no counterpart (e.g. a condition number). With a ``*``
     in the paths the metric yields one row per list entry, labelled ``label.format(**entry)``.
     ``good`` is the tolerance on |ratio - 1| the docs state for this metric (None: no claim).
+    ``labels`` is a path to a list whose entries name the rows of a ``*`` path (``{label}`` in
+    ``label``), for lists of plain numbers. ``when`` limits the metric to configs whose fields
+    take the listed values. A row with neither side known is left out.
     """
 
     name: str
@@ -116,6 +123,8 @@ class Metric:
     cite: str | None = None
     good: float | None = None
     unit: str | None = None
+    labels: str | None = None
+    when: Mapping[str, Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True)

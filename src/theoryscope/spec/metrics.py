@@ -47,9 +47,15 @@ def metric_rows(metrics: Sequence[Metric], documents: Mapping[str, Any]) -> list
     ``within`` says whether |ratio - 1| <= good (None when either is unknown).
     """
     rows = []
+    config = documents.get("config") or {}
     for metric in metrics:
+        if metric.when and not all(config.get(k) in list(v) for k, v in metric.when.items()):
+            continue
         anchor = metric.simulated or metric.predicted or ""
+        names = lookup(documents, metric.labels) if metric.labels else MISSING
         for fields, concrete in expand(documents, anchor):
+            if isinstance(names, (list, tuple)) and fields.get("i", -1) < len(names):
+                fields = {**fields, "label": _show(names[fields["i"]])}
             suffix = concrete[len(anchor.split(".*")[0]) :] if fields else ""
             index = suffix.split(".")[1] if fields and suffix.count(".") >= 1 else None
 
@@ -62,6 +68,8 @@ def metric_rows(metrics: Sequence[Metric], documents: Mapping[str, Any]) -> list
 
             simulated = resolve(metric.simulated)
             predicted = resolve(metric.predicted)
+            if simulated is None and predicted is None:
+                continue
             ratio = (
                 simulated / predicted
                 if simulated is not None and predicted not in (None, 0.0)
