@@ -39,7 +39,7 @@ def test_page_and_meta(client):
     page = client.get("/widenets")
     assert page.status_code == 200
     assert "widenets.js" in page.text and "Wide networks" in page.text
-    assert 'href="/widenets"' in client.get("/").text  # nav link from the Expander lab
+    assert 'href="/widenets"' in client.get("/expander").text  # nav link from the Expander lab
     meta = client.get("/api/widenets/meta").json()
     assert "relu" in meta["activations"] and meta["defaults"]["width"] == LazyConfig().width
     for name in ("widenets.js", "widenets.css"):
@@ -217,7 +217,7 @@ def test_widenets_page_in_chromium(server):
             page.goto(f"{server}/widenets")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert page.locator(".katex").count() > 15  # formulas typeset
-            assert page.get_by_test_id("nav-expander").get_attribute("href") == "/"
+            assert page.get_by_test_id("nav-expander").get_attribute("href") == "/expander"
 
             # -- panel B: relu at C_w = 2, C_b = 0: rho rises toward 1, q stays put
             page.get_by_test_id("pr-act").select_option("relu")
