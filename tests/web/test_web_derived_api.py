@@ -28,9 +28,7 @@ from theoryscope.web.limits import Limits
 from theoryscope.web.theory import TheoryService
 
 DECLARED = [e.name for e in all_experiments() if e.config is not None]
-STUDIES = [
-    (e.name, s.name) for e in all_experiments() if e.config is not None for s in e.studies
-]
+STUDIES = [(e.name, s.name) for e in all_experiments() if e.config is not None for s in e.studies]
 
 
 def tiny_config(name: str) -> dict[str, Any]:
@@ -269,7 +267,9 @@ def test_live_run_streams_progress_eta_and_metrics(lab, name):
     info = lab["client"].get(f"/api/runs/{run['run_id']}").json()
     assert info["experiment"] == name
     assert done["metrics"] == info["metrics"]
-    assert [r["name"] for r in info["metrics"]][:1] == [m.name for m in get_experiment(name).metrics][:1]
+    assert [r["name"] for r in info["metrics"]][:1] == [
+        m.name for m in get_experiment(name).metrics
+    ][:1]
 
 
 @pytest.mark.parametrize("name", DECLARED)
@@ -388,9 +388,11 @@ def test_study_pool_is_bounded_and_a_job_stops(store_path):
         stopped = client.post(f"/api/jobs/{job_id}/stop").json()
         assert stopped["state"] in ("stopping", "done")
         job = wait_for(
-            lambda: (j := client.get(f"/api/jobs/{job_id}").json())["state"]
-            not in ("running", "stopping")
-            and j,
+            lambda: (
+                (j := client.get(f"/api/jobs/{job_id}").json())["state"]
+                not in ("running", "stopping")
+                and j
+            ),
             timeout=120,
         )
         # a study that polls should_stop returns early (stored interrupted); one too quick to

@@ -1,8 +1,8 @@
 """What the API says about an experiment, read from its declarations (nothing here names one).
 
-    card(experiment, page_url)     the landing page's card
-    detail(experiment, limits)     everything the generic page builds itself from
-    default_config(experiment)     the ``tiny`` preset (else the defaults): thumbnails and tests
+card(experiment, page_url)     the landing page's card
+detail(experiment, limits)     everything the generic page builds itself from
+default_config(experiment)     the ``tiny`` preset (else the defaults): thumbnails and tests
 """
 
 from __future__ import annotations
@@ -140,8 +140,6 @@ def detail(experiment: Experiment, limits: Limits) -> dict[str, Any]:
             "max_live_runs": limits.max_live_runs,
             "max_jobs": limits.max_jobs,
             "theory_budget_s": limits.theory_budget_s,
-            "web_max": {
-                f["name"]: f["web_max"] for f in field_dicts(config_cls) if "web_max" in f
-            },
+            "web_max": {f["name"]: f["web_max"] for f in field_dicts(config_cls) if "web_max" in f},
         },
     }

@@ -40,9 +40,7 @@ FORMATS = ("png", "svg")
 
 
 def _uses_series(metrics: tuple[Metric, ...]) -> bool:
-    return any(
-        (p or "").startswith("series.") for m in metrics for p in (m.simulated, m.predicted)
-    )
+    return any((p or "").startswith("series.") for m in metrics for p in (m.simulated, m.predicted))
 
 
 def run_documents(stored: StoredRun, series: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -36,7 +36,9 @@ class TheoryService:
     def __init__(self, budget_s: float, workers: int = 2, size: int = 128) -> None:
         self.budget_s = budget_s
         self.size = size
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="theoryscope-theory")
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="theoryscope-theory"
+        )
         self._cache: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._pending: dict[str, Future[tuple[Any, dict[str, Any]]]] = {}
         self._lock = threading.Lock()

@@ -1,11 +1,11 @@
 """Every experiment, as its declarations describe it (nothing here names one).
 
-    GET  /api/experiments                     cards, flagship (lowest ``order``) first
-    GET  /api/experiments/{name}              fields, schema, figures, metrics, studies, presets
-    POST /api/experiments/{name}/validate     {"config", "seed"} -> normalized config + estimate
-    POST /api/experiments/{name}/estimate     {"config", "seed"} -> estimate (no cost refusal)
-    POST /api/experiments/{name}/theory       {"config", "seed"} -> theory (cached, budgeted)
-    GET  /api/experiments/{name}/thumbnail.svg the first declared panel from the tiny preset
+GET  /api/experiments                     cards, flagship (lowest ``order``) first
+GET  /api/experiments/{name}              fields, schema, figures, metrics, studies, presets
+POST /api/experiments/{name}/validate     {"config", "seed"} -> normalized config + estimate
+POST /api/experiments/{name}/estimate     {"config", "seed"} -> estimate (no cost refusal)
+POST /api/experiments/{name}/theory       {"config", "seed"} -> theory (cached, budgeted)
+GET  /api/experiments/{name}/thumbnail.svg the first declared panel from the tiny preset
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """The run store seen from the page: history, one run, its series, export, delete.
 
-    GET    /api/runs                    ?experiment=NAME&kind=run|study&status=...&limit=50
-    GET    /api/runs/{id}               config, summary, theory, agreement and the declared
-                                        metric rows (``metrics``)
-    GET    /api/runs/{id}/series
-    GET    /api/runs/{id}/export/{name} name ends in .csv, .json, .png or .svg (PNG and SVG: the
-                                        experiment's declared figure, else its own plot)
-    DELETE /api/runs/{id}
+GET    /api/runs                    ?experiment=NAME&kind=run|study&status=...&limit=50
+GET    /api/runs/{id}               config, summary, theory, agreement and the declared
+                                    metric rows (``metrics``)
+GET    /api/runs/{id}/series
+GET    /api/runs/{id}/export/{name} name ends in .csv, .json, .png or .svg (PNG and SVG: the
+                                    experiment's declared figure, else its own plot)
+DELETE /api/runs/{id}
 """
 
 from __future__ import annotations

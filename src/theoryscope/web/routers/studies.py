@@ -1,10 +1,10 @@
 """Declared studies from the page: start one as a job, follow it, stop it, draw its result.
 
-    POST /api/experiments/{name}/studies/{study}            {"params", "seed"} -> 202 {"job_id"}
-    GET  /api/jobs/{job_id}                                 state, progress, message, eta,
-                                                            run_id, and when done result, metrics
-    POST /api/jobs/{job_id}/stop
-    GET  /api/experiments/{name}/studies/{study}/figure.png ?run_id=...  (the study's figure)
+POST /api/experiments/{name}/studies/{study}            {"params", "seed"} -> 202 {"job_id"}
+GET  /api/jobs/{job_id}                                 state, progress, message, eta,
+                                                        run_id, and when done result, metrics
+POST /api/jobs/{job_id}/stop
+GET  /api/experiments/{name}/studies/{study}/figure.png ?run_id=...  (the study's figure)
 """
 
 from __future__ import annotations

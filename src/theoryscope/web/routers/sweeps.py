@@ -1,9 +1,9 @@
 """Sweeps seen from the page: their progress and how well the theory held over them.
 
-    GET /api/sweeps         every sweep with its counts by status
-    GET /api/sweeps/{id}    its rows (one per planned config and seed, from
-                            :func:`theoryscope.sweep.table.sweep_rows`), counts by status, and a
-                            per-metric summary over its finished runs
+GET /api/sweeps         every sweep with its counts by status
+GET /api/sweeps/{id}    its rows (one per planned config and seed, from
+                        :func:`theoryscope.sweep.table.sweep_rows`), counts by status, and a
+                        per-metric summary over its finished runs
 """
 
 from __future__ import annotations
