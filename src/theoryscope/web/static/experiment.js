@@ -573,7 +573,7 @@ function buildStudies() {
       <div class="ferr" role="alert" hidden></div>
       <div class="study-result" hidden><img alt="${escapeHtml(st.title)}: result figure" data-testid="study-figure-${escapeHtml(st.name)}"><div class="table-wrap"><table class="metrics"></table></div></div>`;
     root.appendChild(box);
-    const form = new FieldForm(box.querySelector(".study-form"), st.fields, { idPrefix: `study-${st.name}`, onChange: () => form.clearErrors() });
+    const form = new FieldForm(box.querySelector(".study-form"), st.fields, { idPrefix: `study-${st.name}`, testPrefix: `study-${st.name}-`, onChange: () => form.clearErrors() });
     const state = { study: st, form, box, job: null, timer: null };
     S.studies.set(st.name, state);
     box.querySelector(".run").addEventListener("click", () => runStudy(state));

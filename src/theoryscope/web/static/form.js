@@ -53,6 +53,7 @@ export class FieldForm {
     this.root = root;
     this.fields = fields;
     this.prefix = opts.idPrefix || "f";
+    this.testPrefix = opts.testPrefix || ""; // data-testid: `${testPrefix}field-${name}`
     this.onChange = opts.onChange || (() => {});
     this.controls = new Map(); // name -> {field, el, input, slider, err}
     this.build();
@@ -134,7 +135,7 @@ export class FieldForm {
         slider.step = "1";
         slider.className = "fslider";
         slider.setAttribute("aria-label", `${f.name} slider`);
-        slider.setAttribute("data-testid", `slider-${f.name}`);
+        slider.setAttribute("data-testid", `${this.testPrefix}slider-${f.name}`);
         row.appendChild(slider);
         input.classList.add("fnum");
       }
@@ -142,14 +143,14 @@ export class FieldForm {
     input.id = id;
     input.name = f.name;
     input.title = tip;
-    input.setAttribute("data-testid", `field-${f.name}`);
+    input.setAttribute("data-testid", `${this.testPrefix}field-${f.name}`);
     row.appendChild(input);
     wrap.appendChild(row);
     const err = document.createElement("div");
     err.className = "ferr";
     err.id = `${id}-error`;
     err.setAttribute("role", "alert");
-    err.setAttribute("data-testid", `error-${f.name}`);
+    err.setAttribute("data-testid", `${this.testPrefix}error-${f.name}`);
     err.hidden = true;
     wrap.appendChild(err);
     input.setAttribute("aria-describedby", err.id);

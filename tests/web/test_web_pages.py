@@ -1,0 +1,329 @@
+"""The derived pages end to end in headless Chromium (Playwright + Debian's chromium): the landing
+page, every declared experiment's page (its ``tiny`` preset: change a field, see the inline
+error come and go, run, see simulation and theory drawn, metrics filled, export, share the
+settings and the view), every declared study, and the layout at 1366x768, 800 and 400 px.
+Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from theoryscope.protocol import all_experiments, get_experiment
+from theoryscope.store import RunStore
+from theoryscope.web.app import create_app, missing_assets
+from theoryscope.web.describe import default_values
+from theoryscope.web.limits import Limits
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DECLARED = [e.name for e in all_experiments() if e.config is not None]
+STUDIES = [
+    (e.name, s.name) for e in all_experiments() if e.config is not None for s in e.studies
+]
+VIEWPORTS = ((1366, 768), (800, 900), (400, 800))
+
+if CHROMIUM is None:
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install -y chromium; CI installs it)",
+        allow_module_level=True,
+    )
+if missing_assets():
+    pytest.skip("web assets missing: run scripts/install_web_assets.sh", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    store_path = tmp_path_factory.mktemp("pages") / "runs.sqlite"
+    app = create_app(store_path, Limits(detach_grace_s=3.0))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "store": RunStore(store_path), "app": app}
+    srv.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Pages:
+    """Opens pages in fresh contexts and fails the test on any uncaught page error."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.contexts: list = []
+        self.errors: list[str] = []
+
+    def new(self, width: int = 1366, height: int = 900, **kw):
+        ctx = self.browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True, **kw
+        )
+        self.contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda err: self.errors.append(str(err)))
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture()
+def pages(browser):
+    p = Pages(browser)
+    yield p
+    p.close()
+    assert not p.errors, p.errors
+
+
+def _load(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+
+
+def _wait(page, expression: str, timeout: float = 120_000) -> None:
+    page.wait_for_function(expression, timeout=timeout)
+
+
+def _shot(page, name: str, full: bool = True) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=full)
+    return path
+
+
+def _download(page, testid: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_test_id(testid).click()
+    return Path(info.value.path()).read_bytes()
+
+
+def _text_field(name: str):
+    """A plain (not advanced, no mode condition) int or float field to type into."""
+    for spec in get_experiment(name).config.fields():
+        if spec.kind in ("int", "float") and not spec.advanced and spec.modes is None:
+            return spec
+    return None
+
+
+def _same(text: str, value) -> bool:
+    """Whether a form text shows a declared value (numbers compared as numbers)."""
+    if isinstance(value, bool):
+        return text == str(value).lower()
+    if isinstance(value, (int, float)):
+        return float(text) == float(value)
+    if isinstance(value, (list, tuple)):
+        parts = text.split(",")
+        return len(parts) == len(value) and all(_same(p, v) for p, v in zip(parts, value))
+    return text == str(value)
+
+
+def _theory_curves(name: str) -> bool:
+    return any(
+        c.y.startswith("theory.") for f in get_experiment(name).figures for p in f.panels
+        for c in p.curves
+    )  # fmt: skip
+
+
+# -- the landing page ----------------------------------------------------------------------------
+def test_landing_page_lists_every_experiment(server, pages):
+    page = pages.new(1366, 768)
+    _load(page, server["url"] + "/")
+    cards = [c.get_attribute("data-testid")[5:] for c in page.locator("[data-testid^='card-']").all()]
+    assert cards == [e.name for e in all_experiments()]  # flagship (lowest order) first
+    for name in DECLARED:
+        assert page.get_by_test_id(f"link-{name}").get_attribute("href") == f"/{name}"
+        if get_experiment(name).figures:
+            thumb = page.get_by_test_id(f"thumb-{name}")
+            thumb.scroll_into_view_if_needed()
+            _wait(page, f"document.querySelector('[data-testid=thumb-{name}]').naturalWidth > 0")
+        for study in get_experiment(name).studies:
+            assert study.title in page.get_by_test_id(f"card-{name}").inner_text()
+    _shot(page, "web-landing.png")
+
+
+# -- every declared experiment's page ------------------------------------------------------------
+@pytest.mark.parametrize("name", DECLARED)
+def test_experiment_page_end_to_end(server, pages, name):
+    experiment = get_experiment(name)
+    page = pages.new(1366, 900)
+    _load(page, f"{server['url']}/{name}")
+    assert page.get_by_test_id("title").inner_text() == experiment.title
+    assert page.locator("[data-testid^='panel-']").count() == sum(
+        len(f.panels) for f in experiment.figures
+    )
+
+    # the tiny preset from the presets menu puts its values in the form
+    tiny = default_values(experiment)
+    if tiny:
+        page.get_by_test_id("preset").select_option("tiny")
+        _wait(page, "window.exp.valid !== null && !document.querySelector('#start').disabled")
+        texts = page.evaluate("window.exp.form.texts()")
+        for key, value in tiny.items():
+            assert _same(texts[key], value), (key, texts[key], value)
+
+    # a bad value: the error shows beside the field while typing, and goes when it is fixed
+    spec = _text_field(name)
+    if spec is not None:
+        box = page.get_by_test_id(f"field-{spec.name}")
+        good = box.input_value()
+        box.fill("abc")
+        error = page.get_by_test_id(f"error-{spec.name}")
+        error.wait_for(state="visible", timeout=15_000)
+        assert error.inner_text().startswith(f"{spec.name}:")
+        assert "allowed" in error.inner_text()
+        assert box.evaluate("e => e.classList.contains('invalid')")
+        assert page.get_by_test_id("start").is_disabled()
+        box.fill(good)
+        error.wait_for(state="hidden", timeout=15_000)
+        _wait(page, "!document.querySelector('#start').disabled")
+    assert page.get_by_test_id("cost").inner_text().startswith("cost:") or experiment.estimate is None
+
+    # run: simulation and theory drawn, progress at the end, metrics filled
+    page.get_by_test_id("start").click()
+    _wait(page, "window.exp.run && window.exp.run.state === 'done'")
+    run_id = page.evaluate("window.exp.run.id")
+    status = server["store"].get_run(run_id).status
+    assert status in ("finished", "diverged")
+    page.wait_for_timeout(300)
+    drawn = page.evaluate("window.exp.figs.charts.map(c => c.drawn)")
+    assert sum(d["solid"] for d in drawn) > 0
+    if _theory_curves(name):
+        assert sum(d["dashed"] for d in drawn) > 0
+    if status == "finished":
+        assert page.get_by_test_id("progress").evaluate("e => e.value") == 1
+        assert page.get_by_test_id("progress-text").inner_text().startswith("100%")
+    if experiment.metrics:
+        rows = page.locator("[data-testid=metrics] tr")
+        assert rows.count() == 1 + len(page.evaluate("window.exp.run.metrics"))
+        numbers = page.locator("[data-testid=metrics] td.num").all_inner_texts()
+        assert any(t not in ("—", "") for t in numbers)
+    _shot(page, f"web-{name}.png")
+
+    # exports: CSV and JSON of the stored run, PNG of the charts on screen, SVG of the figure
+    stored = server["store"].get_series(run_id)
+    n = len(next(iter(stored.values())))
+    rows = list(csv.reader(io.StringIO(_download(page, "export-csv").decode())))
+    assert len(rows) == n + 1
+    data = json.loads(_download(page, "export-json"))
+    assert data["id"] == run_id and "metrics" in data
+    assert _download(page, "export-png")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in _download(page, "export-svg")[:2000]
+
+    # a second run with another seed; the first overlaid, labelled by how it differs
+    page.get_by_test_id("seed").fill("1")
+    _wait(page, "window.exp.valid !== null && !document.querySelector('#start').disabled")
+    page.get_by_test_id("start").click()
+    _wait(page, f"window.exp.run && window.exp.run.id !== '{run_id}' && window.exp.run.state === 'done'")
+    second = page.evaluate("window.exp.run.id")
+    page.get_by_test_id("refresh").click()
+    page.get_by_test_id(f"overlay-{run_id}").check()
+    _wait(page, f"window.exp.overlays.has('{run_id}')", timeout=15_000)
+    _wait(page, "window.exp.figs.charts.some(c => c.drawn.overlays > 0)", timeout=15_000)
+    legends = " ".join(page.locator(".fig-legend").all_inner_texts())
+    assert "seed=0" in legends and run_id not in legends
+
+    # the view: flip panel 0's log y; the share link restores settings, run, overlay and view
+    logy = page.get_by_test_id("logy-0")
+    was = logy.is_checked()
+    logy.set_checked(not was)
+    _wait(page, "location.hash.includes('_log=')", timeout=10_000)
+    page.get_by_test_id("share").click()
+    url = page.get_by_test_id("share").get_attribute("data-url")
+    assert url and "_run=" + second in url and "_ov=" + run_id in url
+    form = page.evaluate("JSON.stringify(window.exp.form.texts())")
+    _shot(page, f"web-{name}-overlay.png")
+    other = pages.new(1366, 900)
+    _load(other, url)
+    _wait(other, f"window.exp.run && window.exp.run.id === '{second}'", timeout=30_000)
+    _wait(other, f"window.exp.overlays.has('{run_id}')", timeout=30_000)
+    assert other.evaluate("JSON.stringify(window.exp.form.texts())") == form
+    assert other.get_by_test_id("seed").input_value() == "1"
+    assert other.get_by_test_id("logy-0").is_checked() == (not was)
+    assert other.evaluate("window.exp.figs.charts[0].view.logy") == (not was)
+    _wait(other, "window.exp.figs.charts.some(c => c.drawn.solid > 0)", timeout=15_000)
+
+
+@pytest.mark.parametrize(("name", "study"), STUDIES)
+def test_study_runs_with_progress(server, pages, name, study):
+    page = pages.new(1366, 900)
+    _load(page, f"{server['url']}/{name}")
+    box = page.get_by_test_id(f"study-{study}")
+    box.scroll_into_view_if_needed()
+    page.get_by_test_id(f"study-run-{study}").click()
+    line = page.get_by_test_id(f"study-line-{study}")
+    _wait(page, f"document.querySelector('[data-testid=study-line-{study}]').innerText.startsWith('done')")
+    assert "100%" in line.inner_text()
+    assert box.locator("progress").evaluate("e => e.value") == 1
+    if get_experiment(name).study(study).figure is not None:
+        _wait(page, f"document.querySelector('[data-testid=study-figure-{study}]').naturalWidth > 0")
+    if get_experiment(name).study(study).metrics:
+        assert box.locator("table.metrics tr").count() > 1
+    box.screenshot(path=str(ARTIFACTS / f"web-{name}-study-{study}.png"))
+
+
+# -- layout: nothing clipped, no sideways scrolling ----------------------------------------------
+CLIPPED = """(formulas) => {
+  const W = document.documentElement.clientWidth;
+  const sel = 'input, select, button, a[href], textarea, label' + (formulas ? ', .katex' : '');
+  const out = [];
+  for (const e of document.querySelectorAll(sel)) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || e.closest('[hidden], details:not([open]) > :not(summary)')) continue;
+    if (getComputedStyle(e).visibility === 'hidden') continue;
+    if (r.left < -0.5 || r.right > W + 0.5) out.push(`${e.tagName}.${e.className}#${e.id} ${Math.round(r.left)}..${Math.round(r.right)}`);
+  }
+  return {scroll: document.documentElement.scrollWidth, client: W, clipped: out.slice(0, 10)};
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_layout_fits(server, pages, width, height):
+    paths = ["/", "/sweeps"] + [f"/{n}" for n in DECLARED]
+    paths += [c for c in ("/expander",) if c[1:] in {e.name for e in all_experiments()}]
+    page = pages.new(width, height)
+    for path in paths:
+        _load(page, server["url"] + path)
+        page.wait_for_timeout(400)
+        found = page.evaluate(CLIPPED, width > 500)  # formulas too at 1366 and 800 px
+        assert found["scroll"] <= found["client"], (path, found)
+        assert not found["clipped"], (path, found)
+    _shot(page, f"web-{DECLARED[0] if DECLARED else 'landing'}-{width}px.png")
+    if width == 1366:
+        dark = pages.new(width, height, color_scheme="dark")
+        for path in paths[:1] + [f"/{n}" for n in DECLARED[:1]]:
+            _load(dark, server["url"] + path)
+            bg = dark.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert bg != "rgb(255, 255, 255)" and bg != "rgb(244, 246, 249)", (path, bg)
+        _shot(dark, "web-dark.png", full=False)
