@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from theoryscope.protocol import all_experiments, get_experiment
+from theoryscope.protocol import all_experiments, experiment_names, get_experiment
+from theoryscope.runner import execute
 from theoryscope.store import RunStore
 from theoryscope.web.app import create_app, missing_assets
 from theoryscope.web.describe import default_values
@@ -293,6 +294,36 @@ def test_study_runs_with_progress(server, pages, name, study):
     box.screenshot(path=str(ARTIFACTS / f"web-{name}-study-{study}.png"))
 
 
+# -- sweeps ----------------------------------------------------------------------------------------
+@pytest.mark.skipif(not DECLARED, reason="no declared experiment")
+def test_sweep_pages_show_progress_and_the_metric_summary(server, pages):
+    name = DECLARED[0]
+    experiment = get_experiment(name)
+    cls = experiment.config
+    raw = {**{f: 0 for f in getattr(cls, "follows_seed", ())}, **default_values(experiment)}
+    config = cls.from_dict(raw)
+    store = server["store"]
+    sweep_id = store.create_sweep(
+        name,
+        {"experiment": name, "grid": [["seed", [0, 1]]], "seeds": [0, 1],
+         "configs": [config.to_dict()], "config_hashes": [config.config_hash()]},
+        sweep_id="sw-page-test",
+    )  # fmt: skip
+    execute(name, config, 0, store=store, sweep_id=sweep_id)
+    page = pages.new(1366, 768)
+    _load(page, server["url"] + "/sweeps")
+    page.get_by_test_id(f"sweep-{sweep_id}").click()
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    assert page.get_by_test_id("count-finished").inner_text() == "done: 1"
+    assert page.get_by_test_id("count-pending").inner_text() == "pending: 1"
+    rows = page.locator("[data-testid=summary] tr")
+    if experiment.metrics:
+        assert rows.count() == 1 + len(page.evaluate("window.sweep.metrics"))
+        assert page.evaluate("window.sweep.metrics.every(m => m.runs === 1)")
+    assert page.locator("[data-testid=rows] tr").count() == 3  # header, one done, one pending
+    _shot(page, "web-sweep.png")
+
+
 # -- layout: nothing clipped, no sideways scrolling ----------------------------------------------
 CLIPPED = """(formulas) => {
   const W = document.documentElement.clientWidth;
@@ -310,8 +341,8 @@ CLIPPED = """(formulas) => {
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_layout_fits(server, pages, width, height):
-    paths = ["/", "/sweeps"] + [f"/{n}" for n in DECLARED]
-    paths += [c for c in ("/expander",) if c[1:] in {e.name for e in all_experiments()}]
+    paths = ["/", "/sweeps"] + [c for c in ("/expander",) if c[1:] in experiment_names()]
+    paths += [f"/{n}" for n in DECLARED]  # last: the screenshot shows the derived page
     page = pages.new(width, height)
     for path in paths:
         _load(page, server["url"] + path)
@@ -319,7 +350,7 @@ def test_layout_fits(server, pages, width, height):
         found = page.evaluate(CLIPPED, width > 500)  # formulas too at 1366 and 800 px
         assert found["scroll"] <= found["client"], (path, found)
         assert not found["clipped"], (path, found)
-    _shot(page, f"web-{DECLARED[0] if DECLARED else 'landing'}-{width}px.png")
+    _shot(page, f"web-layout-{width}px.png")
     if width == 1366:
         dark = pages.new(width, height, color_scheme="dark")
         for path in paths[:1] + [f"/{n}" for n in DECLARED[:1]]:
