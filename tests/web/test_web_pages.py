@@ -29,9 +29,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DECLARED = [e.name for e in all_experiments() if e.config is not None]
-STUDIES = [
-    (e.name, s.name) for e in all_experiments() if e.config is not None for s in e.studies
-]
+STUDIES = [(e.name, s.name) for e in all_experiments() if e.config is not None for s in e.studies]
 VIEWPORTS = ((1366, 768), (800, 900), (400, 800))
 
 if CHROMIUM is None:
@@ -146,7 +144,9 @@ def _same(text: str, value) -> bool:
         return float(text) == float(value)
     if isinstance(value, (list, tuple)):
         parts = text.split(",")
-        return len(parts) == len(value) and all(_same(p, v) for p, v in zip(parts, value))
+        return len(parts) == len(value) and all(
+            _same(p, v) for p, v in zip(parts, value, strict=True)
+        )
     return text == str(value)
 
 
@@ -161,7 +161,9 @@ def _theory_curves(name: str) -> bool:
 def test_landing_page_lists_every_experiment(server, pages):
     page = pages.new(1366, 768)
     _load(page, server["url"] + "/")
-    cards = [c.get_attribute("data-testid")[5:] for c in page.locator("[data-testid^='card-']").all()]
+    cards = [
+        c.get_attribute("data-testid")[5:] for c in page.locator("[data-testid^='card-']").all()
+    ]
     assert cards == [e.name for e in all_experiments()]  # flagship (lowest order) first
     for name in DECLARED:
         assert page.get_by_test_id(f"link-{name}").get_attribute("href") == f"/{name}"
@@ -209,7 +211,9 @@ def test_experiment_page_end_to_end(server, pages, name):
         box.fill(good)
         error.wait_for(state="hidden", timeout=15_000)
         _wait(page, "!document.querySelector('#start').disabled")
-    assert page.get_by_test_id("cost").inner_text().startswith("cost:") or experiment.estimate is None
+    assert (
+        page.get_by_test_id("cost").inner_text().startswith("cost:") or experiment.estimate is None
+    )
 
     # run: simulation and theory drawn, progress at the end, metrics filled
     page.get_by_test_id("start").click()
@@ -246,7 +250,10 @@ def test_experiment_page_end_to_end(server, pages, name):
     page.get_by_test_id("seed").fill("1")
     _wait(page, "window.exp.valid !== null && !document.querySelector('#start').disabled")
     page.get_by_test_id("start").click()
-    _wait(page, f"window.exp.run && window.exp.run.id !== '{run_id}' && window.exp.run.state === 'done'")
+    _wait(
+        page,
+        f"window.exp.run && window.exp.run.id !== '{run_id}' && window.exp.run.state === 'done'",
+    )
     second = page.evaluate("window.exp.run.id")
     page.get_by_test_id("refresh").click()
     page.get_by_test_id(f"overlay-{run_id}").check()
@@ -284,11 +291,16 @@ def test_study_runs_with_progress(server, pages, name, study):
     box.scroll_into_view_if_needed()
     page.get_by_test_id(f"study-run-{study}").click()
     line = page.get_by_test_id(f"study-line-{study}")
-    _wait(page, f"document.querySelector('[data-testid=study-line-{study}]').innerText.startsWith('done')")
+    _wait(
+        page,
+        f"document.querySelector('[data-testid=study-line-{study}]').innerText.startsWith('done')",
+    )
     assert "100%" in line.inner_text()
     assert box.locator("progress").evaluate("e => e.value") == 1
     if get_experiment(name).study(study).figure is not None:
-        _wait(page, f"document.querySelector('[data-testid=study-figure-{study}]').naturalWidth > 0")
+        _wait(
+            page, f"document.querySelector('[data-testid=study-figure-{study}]').naturalWidth > 0"
+        )
     if get_experiment(name).study(study).metrics:
         assert box.locator("table.metrics tr").count() > 1
     box.screenshot(path=str(ARTIFACTS / f"web-{name}-study-{study}.png"))

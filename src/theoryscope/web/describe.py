@@ -114,6 +114,14 @@ def study_detail(study: Study) -> dict[str, Any]:
     }
 
 
+def _defaults(config_cls: type) -> dict[str, Any]:
+    """The default config (each field's own default when some field has none)."""
+    try:
+        return config_cls.defaults()  # type: ignore[attr-defined, no-any-return]
+    except Exception:  # a field without a default: the form starts it empty
+        return {f.name: f.default for f in config_cls.fields()}  # type: ignore[attr-defined]
+
+
 def detail(experiment: Experiment, limits: Limits) -> dict[str, Any]:
     """Everything the generic page needs (the experiment must be declared)."""
     config_cls = experiment.config
@@ -125,7 +133,7 @@ def detail(experiment: Experiment, limits: Limits) -> dict[str, Any]:
         "summary": experiment.summary,
         "cite": experiment.cite,
         "fields": field_dicts(config_cls),
-        "defaults": jsonable(config_cls.defaults()),  # type: ignore[attr-defined]
+        "defaults": jsonable(_defaults(config_cls)),
         "follows_seed": list(getattr(config_cls, "follows_seed", ())),
         "inputs": jsonable(inputs),
         "schema": _schema(config_cls),
