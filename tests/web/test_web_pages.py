@@ -306,6 +306,105 @@ def test_study_runs_with_progress(server, pages, name, study):
     box.screenshot(path=str(ARTIFACTS / f"web-{name}-study-{study}.png"))
 
 
+# -- figures.js resolves the declared paths exactly as plots/render.py does ---------------------
+SYNTHETIC = {
+    "series": {
+        "step": [0, 1, 2, 3],
+        "y": [1.0, -2.0, None, 4.0],
+        "cols": [[1, -2], [3, -4], [5, -6], [7, -8]],
+        "cube": [[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 10], [11, 12]], [[13, 14], [15, 16]]],
+    },
+    "theory": {"t": [0, 2, 4], "lo": [0.5, 0.25, 0.125], "hi": [2, 4, 8], "marks": [1.5, 2.5]},
+    "agreement": {"terms": [{"t": 1.0}, {"t": 2.0}]},
+    "summary": {},
+    "config": {"mode": "a", "freqs": [3, 5]},
+}
+
+
+def _synthetic_curves():
+    from theoryscope.spec import Curve
+
+    return [
+        Curve(y="series.y", x="series.step", label="plain"),
+        Curve(y="series.y", x="series.step", label="abs", transform="abs"),
+        Curve(y="series.cols", x="series.step", label="k={value}", columns=True,
+              column_labels="config.freqs", color=2),
+        Curve(y="series.cols", x="series.step", label="first column only"),
+        Curve(y="series.cube", x="series.step", label="({row},{col}) #{i}", columns=True,
+              transform="neg"),
+        Curve(y="series.cols", x="series.step", label="{missing}", columns=True),
+        Curve(y="theory.lo", x="theory.t", label="band", style="band", y2="theory.hi"),
+        Curve(y="series.y", x="series.step", label="when b", when={"mode": ["b"]}),
+        Curve(y="series.y", x="series.step", label="when a", when={"mode": ["a", "c"]}),
+        Curve(y="theory.nothing", x="theory.t", label="absent"),
+        Curve(y="series.y", x="series.step", label="sqrt", transform="sqrt"),
+    ]  # fmt: skip
+
+
+def _py_lines(curve, docs):
+    import numpy as np
+
+    from theoryscope.plots.render import curve_data
+
+    def plain(a):
+        return None if a is None else [None if not np.isfinite(v) else float(v) for v in a]
+
+    return [
+        {"label": label, "x": plain(x), "y": plain(y), "y2": plain(y2), "column": column}
+        for label, x, y, y2, column in curve_data(curve, docs)
+    ]
+
+
+def _close(a, b) -> bool:
+    """Equal up to float round-off (the browser hands back large integral floats as ints)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) <= 1e-12 * max(abs(float(a)), abs(float(b)), 1e-300)
+    return a == b
+
+
+def test_figures_js_resolves_paths_like_the_renderer(server, pages):
+    import dataclasses
+
+    from theoryscope.store import to_json
+
+    cases = [(c, SYNTHETIC) for c in _synthetic_curves()]
+    for name in DECLARED:  # every declared curve on a real tiny run of every declared experiment
+        experiment = get_experiment(name)
+        cls = experiment.config
+        raw = {**{f: 0 for f in getattr(cls, "follows_seed", ())}, **default_values(experiment)}
+        result = execute(name, cls.from_dict(raw), 0, store=None)
+        docs = json.loads(to_json({
+            "series": result.run.series, "theory": experiment.theory_to_dict(result.theory),
+            "agreement": result.agreement, "summary": result.run.summary,
+            "config": result.run.config,
+        }))  # fmt: skip
+        cases += [(c, docs) for f in experiment.figures for p in f.panels for c in p.curves]
+    page = pages.new(800, 600)
+    _load(page, server["url"] + "/")
+    for curve, docs in cases:
+        js = page.evaluate(
+            "async ([c, d]) => (await import('/static/figures.js')).curveLines(c, d)",
+            [json.loads(json.dumps(dataclasses.asdict(curve), default=list)), docs],
+        )
+        assert _close(js, _py_lines(curve, docs)), curve
+    marker = page.evaluate(
+        "async (d) => (await import('/static/figures.js')).markerValues({at: 'theory.marks'}, d)",
+        SYNTHETIC,
+    )
+    assert marker == [1.5, 2.5]
+    found = page.evaluate(
+        "async (d) => { const m = await import('/static/figures.js');"
+        " return [m.lookup(d, 'agreement.terms.-1.t'), m.lookup(d, 'agreement.terms.2.t') ?? null,"
+        " m.lookup(d, 'series.cols.1.0')]; }",
+        SYNTHETIC,
+    )
+    assert found == [2.0, None, 3]
+
+
 # -- sweeps ----------------------------------------------------------------------------------------
 @pytest.mark.skipif(not DECLARED, reason="no declared experiment")
 def test_sweep_pages_show_progress_and_the_metric_summary(server, pages):
