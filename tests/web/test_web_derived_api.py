@@ -73,7 +73,7 @@ def lab(tmp_path_factory):
 
 # -- the catalogue ----------------------------------------------------------------------------
 def test_every_experiment_is_listed_flagship_first(lab):
-    cards = lab["client"].get("/api/experiments").json()["experiments"]
+    cards = lab["client"].get("/api/experiments").json()
     expected = all_experiments()
     assert [c["name"] for c in cards] == [e.name for e in expected]
     assert [c["order"] for c in cards] == sorted(c["order"] for c in cards)

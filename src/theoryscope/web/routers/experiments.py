@@ -67,7 +67,7 @@ async def config_from_body(request: Request, experiment: Experiment, *, cost: bo
 @router.get("")
 async def list_experiments(request: Request) -> Response:
     routes = routes_of(request)
-    return json_response({"experiments": [card(e, routes) for e in all_experiments()]})
+    return json_response([card(e, routes) for e in all_experiments()])
 
 
 @router.get("/{name}")

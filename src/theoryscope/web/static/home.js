@@ -16,6 +16,16 @@ function card(e, first) {
     : "";
   const state = e.page_url ? "" : `<p class="small muted">not yet declared: no web page yet (the CLI has it)</p>`;
   el.innerHTML = `<h2>${title}</h2>${thumb}<p class="summary">${escapeHtml(e.summary || "")}</p>${studies}${state}${e.cite ? `<p class="small muted">source: ${escapeHtml(e.cite)}</p>` : ""}`;
+  const img = el.querySelector("img");
+  if (img) {
+    // a theory too slow for the server's budget: a note instead of a broken image
+    img.addEventListener("error", () => {
+      const note = document.createElement("div");
+      note.className = "thumb-none small";
+      note.textContent = "no preview";
+      img.closest("a").replaceWith(note);
+    });
+  }
   return el;
 }
 
@@ -30,8 +40,8 @@ async function main() {
     return;
   }
   const root = $("cards");
-  res.experiments.forEach((e, i) => root.appendChild(card(e, i === 0)));
-  window.experiments = res.experiments;
+  res.forEach((e, i) => root.appendChild(card(e, i === 0)));
+  window.experiments = res;
   document.body.dataset.ready = "1";
 }
 
