@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from theoryscope.reports.rise_time import group_rows
+from theoryscope.experiments.expander.report import group_rows
 
 
 def _row(alpha, gamma, seed, t_half, t_ode=10.0, t_rise=12.0, status="finished"):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from theoryscope.experiments.expander import engine
+from theoryscope.experiments.expander.batched import simulate_seeds
 from theoryscope.experiments.expander.config import Config
-from theoryscope.sweep.batched import simulate_seeds
 
 
 def test_batched_seeds_match_engine_simulate_per_seed():

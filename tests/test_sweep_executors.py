@@ -28,7 +28,7 @@ def _stored(store: RunStore, sweep_id: str) -> dict:
 
 
 def test_local_and_dask_executors_store_identical_results_and_failures(tmp_path):
-    spec = build_spec("expander", GRID, "0-1", mode="gd", t_eff="15")
+    spec = build_spec("expander", GRID, "0-1", fixed={"mode": "gd"}, settings={"t_eff": "15"})
     stores = {
         "local": RunStore(tmp_path / "local.sqlite"),
         "dask": RunStore(tmp_path / "dask.sqlite"),
@@ -69,7 +69,7 @@ def test_local_and_dask_executors_store_identical_results_and_failures(tmp_path)
 
 def test_rerunning_a_finished_sweep_skips_everything(tmp_path):
     spec = build_spec("expander", ["gamma=0.1", "alpha=1,0", "k=20", "records=10"], "0-1",
-                      mode="gd", t_eff="1")  # fmt: skip
+                      fixed={"mode": "gd"}, settings={"t_eff": "1"})  # fmt: skip
     store = RunStore(tmp_path / "s.sqlite")
     from theoryscope.sweep.executors import SerialExecutor
 

@@ -6,13 +6,16 @@ import pytest
 
 from theoryscope.cli.main import main
 from theoryscope.errors import ConfigError
-from theoryscope.sweep.driver import auto_t_eff, make_tasks, plan_configs
+from theoryscope.experiments.expander.config import Config as ExpanderConfig
+from theoryscope.experiments.expander.declaration import auto_t_eff
+from theoryscope.sweep.driver import make_tasks, plan_configs
 from theoryscope.sweep.grid import SweepSpec, build_spec, parse_grid, parse_seeds
 
 
 def test_grid_parsing_scalars_vectors_terms_and_order():
     grid = parse_grid(
-        ["gamma=0.001,0.01", "alpha=1,0,0:2,1,0:1,0,0+0,1,0", "k=500,1000", "lr=0.01"]
+        ["gamma=0.001,0.01", "alpha=1,0,0:2,1,0:1,0,0+0,1,0", "k=500,1000", "lr=0.01"],
+        ExpanderConfig,
     )
     assert grid == (
         ("gamma", (0.001, 0.01)),
@@ -20,7 +23,9 @@ def test_grid_parsing_scalars_vectors_terms_and_order():
         ("k", (500, 1000)),
         ("lr", (0.01,)),
     )
-    assert parse_grid(["gamma=0.01,0.1,0.1:0.1"]) == (("gamma", ((0.01, 0.1, 0.1), (0.1,))),)
+    assert parse_grid(["gamma=0.01,0.1,0.1:0.1"], ExpanderConfig) == (
+        ("gamma", ((0.01, 0.1, 0.1), (0.1,))),
+    )
 
 
 def test_seeds_parsing():
@@ -50,7 +55,7 @@ def test_seeds_parsing():
 )
 def test_bad_grid_items_raise_one_clear_error(items, needle):
     with pytest.raises(ConfigError) as info:
-        parse_grid(items)
+        parse_grid(items, ExpanderConfig)
     message = str(info.value)
     assert message.startswith("grid: ") and needle in message
     assert "\n" not in message
@@ -66,26 +71,28 @@ def test_bad_seeds(text, needle):
 
 
 def test_points_that_are_invalid_configs_name_the_point():
-    spec = build_spec("expander", ["gamma=0.1,-0.5", "alpha=1,0,0"], "0", t_eff="10")
+    spec = build_spec("expander", ["gamma=0.1,-0.5", "alpha=1,0,0"], "0", settings={"t_eff": "10"})
     with pytest.raises(ConfigError) as info:
         plan_configs(spec)
     assert "point gamma=-0.5 alpha=1,0,0" in str(info.value) and "gamma" in str(info.value)
-    spec = build_spec("expander", ["alpha=1,0,0", "d=2"], "0", t_eff="10")
+    spec = build_spec("expander", ["alpha=1,0,0", "d=2"], "0", settings={"t_eff": "10"})
     with pytest.raises(ConfigError, match="alpha"):
         plan_configs(spec)
 
 
 def test_sweep_id_is_deterministic_and_spec_round_trips():
-    a = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-3", mode="flow")
-    b = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-3", mode="flow")
-    c = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-4", mode="flow")
+    a = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-3", fixed={"mode": "flow"})
+    b = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-3", fixed={"mode": "flow"})
+    c = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0"], "0-4", fixed={"mode": "flow"})
     assert a.sweep_id() == b.sweep_id() != c.sweep_id()
     assert SweepSpec.from_dict(a.to_dict()) == a
     assert SweepSpec.from_dict(a.to_dict()).sweep_id() == a.sweep_id()
 
 
 def test_t_eff_auto_is_three_times_the_slowest_predicted_time():
-    spec = build_spec("expander", ["gamma=0.01", "alpha=2,1,0", "k=50"], "0", mode="flow")
+    spec = build_spec(
+        "expander", ["gamma=0.01", "alpha=2,1,0", "k=50"], "0", fixed={"mode": "flow"}
+    )
     (config,) = plan_configs(spec)
     from theoryscope.experiments.expander import Config, predict, theory_to_dict
 
@@ -98,13 +105,15 @@ def test_t_eff_auto_is_three_times_the_slowest_predicted_time():
 
 
 def test_tasks_keep_sgd_seeds_together_and_split_flow_seeds():
-    spec = build_spec("expander", ["gamma=0.01,0.1", "k=20"], "0-9", t_eff="1")
+    spec = build_spec("expander", ["gamma=0.01,0.1", "k=20"], "0-9", settings={"t_eff": "1"})
     configs = plan_configs(spec)
     tasks = make_tasks(spec, configs, ["a", "b"], [list(range(10)), list(range(4))], slots=2)
     assert [t.seeds for t in tasks] == [list(range(10)), [0, 1, 2, 3]]
     tasks = make_tasks(spec, configs[:1], ["a"], [list(range(10))], slots=2)
     assert [len(t.seeds) for t in tasks] == [5, 5]  # one config, two cores: split
-    flow = build_spec("expander", ["gamma=0.01", "k=20"], "0-2", mode="flow", t_eff="1")
+    flow = build_spec(
+        "expander", ["gamma=0.01", "k=20"], "0-2", fixed={"mode": "flow"}, settings={"t_eff": "1"}
+    )
     tasks = make_tasks(flow, plan_configs(flow), ["a"], [[0, 1, 2]], slots=2)
     assert [t.seeds for t in tasks] == [[0], [1], [2]]
 

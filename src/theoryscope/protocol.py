@@ -20,7 +20,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from theoryscope.errors import ConfigError
-from theoryscope.spec.declare import Estimate, Figure, Hooks, Metric, Preset, Report, Study
+from theoryscope.spec.declare import (
+    Estimate,
+    Figure,
+    Hooks,
+    Metric,
+    Preset,
+    Report,
+    Study,
+    SweepPreset,
+)
 
 #: Status values a run can take. ``running`` only while a live process owns it.
 RUN_STATUSES = ("running", "finished", "diverged", "failed", "interrupted")
@@ -70,7 +79,8 @@ class Experiment:
     will cost before it starts. ``plot`` is an optional hand-drawn matplotlib figure used instead
     of the generic renderer. ``commands`` maps a CLI command name to fixed field values (e.g.
     ``{"catapult": {"mode": "catapult"}}``) so ``theoryscope <exp> catapult`` is ``run`` with
-    those values.
+    those values. ``views`` are figure-only options passed to ``plot`` (e.g. ``{"x": ("t_eff",
+    "step")}``: the first value is the default).
     """
 
     name: str
@@ -88,9 +98,11 @@ class Experiment:
     studies: tuple[Study, ...] = ()
     presets: tuple[Preset, ...] = ()
     reports: tuple[Report, ...] = ()
+    sweeps: tuple[SweepPreset, ...] = ()
     hooks: Hooks = field(default_factory=Hooks)
     estimate: Callable[[Any], Estimate] | None = None
     commands: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    views: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cite: str = ""
     order: int = 100
 

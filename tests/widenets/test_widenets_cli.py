@@ -43,9 +43,7 @@ def test_critical_json(capsys, store_path, activation, expected):
 
 
 def test_critical_without_exact_point_adds_curve(capsys, store_path):
-    code, out, _ = _run(
-        capsys, ["widenets", "critical", "--activation", "cos", "--json", "--no-store"]
-    )
+    code, out, _ = _run(capsys, ["widenets", "critical", "--activation", "cos", "--json"])
     assert code == 0
     data = json.loads(out)
     assert "curve" in data and len(data["curve"]["cw"]) > 0 and data["exact"] is False
@@ -82,20 +80,20 @@ def test_lazy_json_and_store(capsys, store_path, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "option"),
     [
-        ("propagate --activation swishy", "--activation"),
-        ("critical --activation nope", "--activation"),
-        ("propagate --cw -1", "--cw"),
-        ("propagate --cb -0.5", "--cb"),
-        ("propagate --q0 -2", "--q0"),
-        ("propagate --depth 0", "--depth"),
-        ("propagate --rho0 1.5", "--rho0"),
-        ("propagate --rho0 -3", "--rho0"),
-        ("jacobian --widths 3,0,1", "--widths"),
-        ("kernels --depth 0", "--depth"),
-        ("lazy --lr 0", "--lr"),
-        ("lazy --lr -0.1", "--lr"),
-        ("lazy --width 0", "--width"),
-        ("convergence --widths 8,0", "--widths"),
+        ("propagate --activation swishy", "activation"),
+        ("critical --activation nope", "activation"),
+        ("propagate --cw -1", "cw"),
+        ("propagate --cb -0.5", "cb"),
+        ("propagate --q0 -2", "q0"),
+        ("propagate --depth 0", "depth"),
+        ("propagate --rho0 1.5", "rho0"),
+        ("propagate --rho0 -3", "rho0"),
+        ("jacobian --widths 3,0,1", "widths"),
+        ("kernels --depth 0", "depth"),
+        ("lazy --lr 0", "lr"),
+        ("lazy --lr -0.1", "lr"),
+        ("lazy --width 0", "width"),
+        ("convergence --widths 8,0", "widths"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(capsys, store_path, argv, option):

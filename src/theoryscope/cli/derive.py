@@ -275,11 +275,16 @@ def run_documents(result: Any, theory_dict: Mapping[str, Any]) -> dict[str, Any]
     )  # fmt: skip
 
 
-def draw_run(experiment: Experiment, result: Any, theory_dict: Mapping[str, Any]) -> Any:
-    """The run's figure: the experiment's own ``plot`` if it has one, else its first declared
-    figure through the generic renderer; None when it has neither."""
+def draw_run(
+    experiment: Experiment,
+    result: Any,
+    theory_dict: Mapping[str, Any],
+    views: Mapping[str, str] | None = None,
+) -> Any:
+    """The run's figure: the experiment's own ``plot`` if it has one (with the view options),
+    else its first declared figure through the generic renderer; None when it has neither."""
     if experiment.plot is not None:
-        return experiment.plot(result.run, result.theory)
+        return experiment.plot(result.run, result.theory, **dict(views or {}))
     if not experiment.figures:
         return None
     from theoryscope.plots.render import render_figure
@@ -371,6 +376,7 @@ def _run_body(experiment: Experiment, fixed: Mapping[str, Any]) -> Callable[[dic
 
         seed = parse_seed(options["seed"])
         config = build_config(experiment, options, seed, fixed)
+        views = _views(experiment, options)
         on_chunk, close = _progress_callback(experiment, config)
         try:
             result, wall = execute_stored(
@@ -381,7 +387,7 @@ def _run_body(experiment: Experiment, fixed: Mapping[str, Any]) -> Callable[[dic
         theory_dict = experiment.theory_to_dict(result.theory)
         figure_path = None
         if options["figure"] and any(len(v) for v in result.run.series.values()):
-            fig = draw_run(experiment, result, theory_dict)
+            fig = draw_run(experiment, result, theory_dict, views)
             if fig is not None:
                 figure_path = save_figure(
                     fig, Path(options["out"]) / f"{experiment.name}-{result.run_id}.png"
@@ -396,11 +402,33 @@ def _run_body(experiment: Experiment, fixed: Mapping[str, Any]) -> Callable[[dic
     return body
 
 
+def _view_parameters(experiment: Experiment) -> list[inspect.Parameter]:
+    return [
+        inspect.Parameter(
+            f"view_{name}", inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(choices[0], f"--{name.replace('_', '-')}",
+                                 help=f"Figure {name}: {' or '.join(choices)}."),
+            annotation=str,
+        )
+        for name, choices in experiment.views.items()
+    ]  # fmt: skip
+
+
+def _views(experiment: Experiment, options: Mapping[str, Any]) -> dict[str, str]:
+    from theoryscope.core.validation import as_choice
+
+    return {
+        name: as_choice(name, options[f"view_{name}"], choices)
+        for name, choices in experiment.views.items()
+    }
+
+
 def _run_command(
     experiment: Experiment, name: str, fixed: Mapping[str, Any]
 ) -> Callable[..., None]:
     params = field_options(experiment.config)
     params += _common_parameters(seed=True) + _preset_parameter(experiment.presets)
+    params += _view_parameters(experiment)
     fixed_text = ", ".join(f"{k}={v}" for k, v in fixed.items())
     doc = (
         f"{experiment.title}: simulate, predict, compare and store one run"

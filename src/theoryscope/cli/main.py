@@ -22,18 +22,10 @@ from theoryscope.errors import TheoryscopeError
 #: (:mod:`theoryscope.cli.derive`).
 _GROUPS = [
     ("theoryscope.cli.runs", "app", "runs"),
-    ("theoryscope.cli.sweep", "app", "sweep"),
-    ("theoryscope.cli.report", "app", "report"),
+    ("theoryscope.cli.sweep", "build_group", "sweep"),
+    ("theoryscope.cli.report", "build_group", "report"),
 ]
 _COMMANDS = [("theoryscope.cli.serve", "serve", "serve")]
-#: Experiments whose hand-written command group is still in use (no declared Config yet).
-_LEGACY = {
-    "expander": "theoryscope.cli.expander",
-    "widenets": "theoryscope.cli.widenets",
-    "lrphases": "theoryscope.cli.lrphases",
-    "implicit": "theoryscope.cli.implicit",
-    "polynets": "theoryscope.cli.polynets",
-}
 
 
 def _new_app() -> typer.Typer:
@@ -50,16 +42,10 @@ def _new_app() -> typer.Typer:
 
 
 def _attach_experiment(app: typer.Typer, name: str) -> None:
+    from theoryscope.cli.derive import experiment_app
     from theoryscope.protocol import get_experiment
 
-    experiment = get_experiment(name)
-    if experiment.config is None and name in _LEGACY:
-        module = importlib.import_module(_LEGACY[name])
-        app.add_typer(module.app, name=name)
-        return
-    from theoryscope.cli.derive import experiment_app
-
-    app.add_typer(experiment_app(experiment), name=name)
+    app.add_typer(experiment_app(get_experiment(name)), name=name)
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -85,7 +71,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         if (module_name, attr, name) in _COMMANDS:
             app.command(name=name)(getattr(module, attr))
         else:
-            app.add_typer(getattr(module, attr), name=name)
+            group = getattr(module, attr)
+            app.add_typer(group() if callable(group) and not isinstance(group, typer.Typer)
+                          else group, name=name)  # fmt: skip
     return app
 
 

@@ -1,12 +1,19 @@
 """``theoryscope sweep``: grids of runs on local cores or a Dask cluster (see docs/sweeps.md).
 
-theoryscope sweep expander --grid gamma=0.001,0.01,0.1 --grid alpha=1,0,0:2,1,0 --seeds 0-9
-theoryscope sweep expander --preset rise-time
-theoryscope sweep list | show ID | export ID --format csv|json [--out PATH]
+    theoryscope sweep <exp> --grid FIELD=V1,V2 [--grid ...] --seeds 0-9 [--FIELD VALUE ...]
+                            [--preset NAME] [--executor local|dask] [--workers N] [--json]
+    theoryscope sweep list | show ID | export ID --format csv|json [--out PATH]
+
+One ``sweep <exp>`` command per registered experiment, derived from its declaration: every
+sweepable field is a grid key, every field is also an option that fixes it for all points, and
+the experiment's declared sweep settings (``Hooks.sweep_settings``) and sweep presets become
+options too.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,105 +42,151 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-@app.command("expander")
-def expander_command(
-    grid: list[str] = typer.Option(
-        None,
-        "--grid",
-        help="KEY=V1,V2,... (repeat per key). Vector keys use ':' between values: "
-        "alpha=1,0,0:2,1,0 ('+' joins terms). Keys: alpha, gamma, k, d, lr, batch, steps, "
-        "records, ema_window, holdout, b0, nonlinearity, dtype.",
-    ),
-    seeds: str = typer.Option(None, "--seeds", help="Seeds: 0-9, 0,3,7 or 0-4,10-12 (default 0)."),
-    mode: str = typer.Option(None, "--mode", help="sgd (default), flow or gd."),
-    t_eff: str = typer.Option(
-        None,
-        "--t-eff",
-        help="auto (default: 3 x max(t_half_ode, t_rise) over the terms), a time T, or steps "
-        "(keep each config's steps).",
-    ),
-    t_eff_factor: str = typer.Option(
-        None, "--t-eff-factor", help="The multiple used by --t-eff auto (default 3)."
-    ),
-    preset: str = typer.Option(
-        None, "--preset", help="A named sweep (rise-time); --grid/--seeds/--mode override it."
-    ),
-    resume: str = typer.Option(
-        None, "--resume", help="Finish the stored sweep ID (no grid options with it)."
-    ),
-    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
-    scheduler: str = typer.Option(
-        None,
-        "--scheduler",
-        help="Dask scheduler address tcp://host:8786 (default: a LocalCluster).",
-    ),
-    workers: str = typer.Option(
-        None, "--workers", help="Worker processes (default: every core); dask: LocalCluster size."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-    store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
-) -> None:
-    """Run a sweep of Expander Nets; each run is stored under the sweep id (resumable)."""
-    from theoryscope.core.validation import as_choice, as_float, as_int
-    from theoryscope.sweep.driver import run_sweep
-    from theoryscope.sweep.executors import EXECUTORS, make_executor
-    from theoryscope.sweep.grid import SweepSpec, build_spec
+def _kw(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)  # fmt: skip
 
-    as_choice("executor", executor, EXECUTORS)
-    n_workers = as_int("workers", workers, low=1, high=4096) if workers is not None else None
-    store = open_store(store_path)
-    sweep_id = None
-    if resume is not None:
-        if grid or seeds or mode or t_eff or preset or t_eff_factor:
-            fail("resume: give the sweep id alone (its grid, seeds and mode are stored)")
-        stored = store.get_sweep(resume)
-        spec = SweepSpec.from_dict(stored["spec"])
-        sweep_id = resume
-    else:
-        base: dict[str, Any] = {"grid": [], "seeds": "0", "mode": "sgd", "t_eff": "auto"}
-        if preset is not None:
-            from theoryscope.sweep.presets import preset as get_preset
 
-            base.update(get_preset(preset))
-        items = list(base["grid"])
-        if grid:
-            given = {g.partition("=")[0].strip() for g in grid}
-            items = [g for g in items if g.partition("=")[0].strip() not in given] + list(grid)
-        mode_value = mode or base["mode"]
-        from theoryscope.experiments.expander.config import MODES_ALLOWED
+def _sweep_parameters(experiment: Any) -> list[inspect.Parameter]:
+    from theoryscope.cli.derive import field_options
 
-        as_choice("mode", mode_value, MODES_ALLOWED)
-        factor = (
-            as_float("t_eff_factor", t_eff_factor, low=0.0, low_open=True)
-            if t_eff_factor is not None
-            else 3.0
+    settings = dict(experiment.hooks.sweep_settings)
+    params = [
+        p for p in field_options(experiment.config)
+        if p.name.removeprefix("f_") not in settings
+    ]  # fmt: skip
+    keys = ", ".join(_grid_key_names(experiment))
+    params += [
+        _kw("grid", typer.Option(None, "--grid", help="KEY=V1,V2,... (repeat per key). List "
+            "values use ':' between values (gamma=0.01,0.1,0.1:0.1). Keys: " + keys + "."),
+            list[str] | None),
+        _kw("seeds", typer.Option(None, "--seeds", help="Seeds: 0-9, 0,3,7 or 0-4,10-12 "
+            "(default 0)."), str | None),
+    ]  # fmt: skip
+    for name, text in settings.items():
+        params.append(
+            _kw(f"s_{name}", typer.Option(None, f"--{name.replace('_', '-')}", help=text),
+                str | None)
+        )  # fmt: skip
+    presets = ", ".join(p.name for p in experiment.sweeps) or "none"
+    params += [
+        _kw("preset", typer.Option(None, "--preset", help=f"A named sweep ({presets}); the "
+            "other options override it."), str | None),
+        _kw("resume", typer.Option(None, "--resume", help="Finish the stored sweep ID (no grid "
+            "options with it)."), str | None),
+        _kw("executor", typer.Option("local", "--executor", help="local (process pool), dask "
+            "or serial."), str),
+        _kw("scheduler", typer.Option(None, "--scheduler", help="Dask scheduler address "
+            "tcp://host:8786 (default: a LocalCluster)."), str | None),
+        _kw("workers", typer.Option(None, "--workers", help="Worker processes (default: every "
+            "core); dask: LocalCluster size."), str | None),
+        _kw("as_json", typer.Option(False, "--json", help="Print one JSON object at the end."),
+            bool),
+        _kw("quiet", typer.Option(False, "--quiet", help="No progress bar."), bool),
+        _kw("store", typer.Option(None, "--store", help=STORE_HELP), Path | None),
+    ]  # fmt: skip
+    return params
+
+
+def _grid_key_names(experiment: Any) -> list[str]:
+    from theoryscope.sweep.grid import grid_keys
+
+    return list(grid_keys(experiment.config))
+
+
+def _preset(experiment: Any, name: str | None) -> Any:
+    if name is None:
+        return None
+    for preset in experiment.sweeps:
+        if preset.name == name:
+            return preset
+    allowed = ", ".join(p.name for p in experiment.sweeps) or "none"
+    raise ConfigError("preset", f"unknown {name!r}; allowed: {allowed}")
+
+
+def _sweep_body(experiment: Any) -> Callable[[dict[str, Any]], None]:
+    def body(options: dict[str, Any]) -> None:
+        from theoryscope.cli.derive import values_from_options
+        from theoryscope.sweep.driver import run_sweep
+        from theoryscope.sweep.executors import make_executor, parse_executor
+        from theoryscope.sweep.grid import SweepSpec, build_spec
+
+        executor, n_workers = parse_executor(
+            options["executor"], options["workers"], options["scheduler"]
         )
-        spec = build_spec(
-            "expander",
-            items,
-            seeds or base["seeds"],
-            mode=mode_value,
-            t_eff=t_eff or base["t_eff"],
-            t_eff_factor=factor,
+        settings_given = {
+            name: options[f"s_{name}"]
+            for name in experiment.hooks.sweep_settings
+            if options.get(f"s_{name}") is not None
+        }
+        fixed_given = values_from_options(experiment.config, options)
+        for name in experiment.hooks.sweep_settings:
+            fixed_given.pop(name, None)
+        store = open_store(options["store"])
+        sweep_id = None
+        if options["resume"] is not None:
+            if (
+                options["grid"]
+                or options["seeds"]
+                or options["preset"]
+                or settings_given
+                or fixed_given
+            ):
+                fail("resume: give the sweep id alone (its grid, seeds and settings are stored)")
+            stored = store.get_sweep(options["resume"])
+            spec = SweepSpec.from_dict(stored["spec"])
+            sweep_id = options["resume"]
+        else:
+            preset = _preset(experiment, options["preset"])
+            items = list(preset.grid) if preset else []
+            if options["grid"]:
+                given = {g.partition("=")[0].strip().replace("-", "_") for g in options["grid"]}
+                items = [
+                    g for g in items if g.partition("=")[0].strip().replace("-", "_") not in given
+                ] + list(options["grid"])
+            fixed = {**(dict(preset.fixed) if preset else {}), **fixed_given}
+            settings = {**(dict(preset.settings) if preset else {}), **settings_given}
+            seeds = options["seeds"] or (preset.seeds if preset else "0")
+            spec = build_spec(experiment.name, items, seeds, fixed=fixed, settings=settings)
+        ex = make_executor(executor, workers=n_workers, scheduler=options["scheduler"])
+        if not options["quiet"] and not options["as_json"]:
+            typer.echo(f"sweep {sweep_id or spec.sweep_id()}", err=True)
+        result = run_sweep(
+            spec, store=store, executor=ex, sweep_id=sweep_id, show_progress=not options["quiet"]
         )
-    ex = make_executor(executor, workers=n_workers, scheduler=scheduler)
-    if not quiet and not as_json:
-        typer.echo(f"sweep {sweep_id or spec.sweep_id()}", err=True)
-    result = run_sweep(spec, store=store, executor=ex, sweep_id=sweep_id, show_progress=not quiet)
-    payload = result.to_dict()
-    payload.pop("run_ids")
-    if as_json:
-        emit_json(payload)
-    else:
-        typer.echo(
-            f"sweep {result.sweep_id}: {result.finished} finished, {result.failed} failed, "
-            f"{result.skipped} already stored, of {result.total}  ({result.seconds:.1f} s"
-            f"{', ' + result.executor if result.executor else ''})"
+        payload = result.to_dict()
+        payload.pop("run_ids")
+        if options["as_json"]:
+            emit_json(payload)
+        else:
+            typer.echo(
+                f"sweep {result.sweep_id}: {result.finished} finished, {result.failed} failed, "
+                f"{result.skipped} already stored, of {result.total}  ({result.seconds:.1f} s"
+                f"{', ' + result.executor if result.executor else ''})"
+            )
+            typer.echo(f"  see: theoryscope sweep show {result.sweep_id}; "
+                       f"theoryscope report {experiment.name} {result.sweep_id}")  # fmt: skip
+        if result.failed:
+            raise typer.Exit(EXIT_FAILED)
+
+    return body
+
+
+def attach_experiments(group: typer.Typer, only: str | None = None) -> None:
+    """One ``sweep <exp>`` command per declared experiment."""
+    from theoryscope.cli.derive import _make_command
+    from theoryscope.protocol import all_experiments
+
+    for experiment in all_experiments():
+        if experiment.config is None or (only is not None and experiment.name != only):
+            continue
+        doc = (f"Sweep {experiment.title}: a grid of configs x seeds, each run stored under the "
+               "sweep id (re-running the same command resumes it).")  # fmt: skip
+        group.command(experiment.name)(
+            _make_command(
+                experiment.name, doc, _sweep_parameters(experiment), _sweep_body(experiment)
+            )
         )
-        typer.echo(f"  see: theoryscope sweep show {result.sweep_id}")
-    if result.failed:
-        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("list")
@@ -149,14 +202,13 @@ def list_command(
         emit_json({"sweeps": sweeps})
         return
     if not sweeps:
-        typer.echo("no sweeps yet; start one with `theoryscope sweep expander --grid ...`")
+        typer.echo("no sweeps yet; start one with `theoryscope sweep <experiment> --grid ...`")
         return
     for s in sweeps:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(s["counts"].items()))
         grid = " ".join(f"{k}={len(v)}" for k, v in s["grid"].items())
-        typer.echo(
-            f"{s['id']}  {s['experiment']} {s['mode']}  {grid} x {s['seeds']} seeds  {counts}"
-        )
+        fixed = " ".join(f"{k}={v}" for k, v in s["fixed"].items())
+        typer.echo(f"{s['id']}  {s['experiment']} {fixed}  {grid} x {s['seeds']} seeds  {counts}")
 
 
 @app.command("show")
@@ -165,22 +217,38 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
-    """One row per run: config, seed, status, t_half_sim, t_half_ode, t_rise and the ratios."""
-    from theoryscope.sweep.table import sweep_rows
+    """One row per run: the config's columns, seed, status, the agreement's numbers, run id."""
+    from theoryscope.sweep.table import RUN_COLUMNS, sweep_rows
 
     rows = sweep_rows(open_store(store_path), sweep_id)
     if as_json:
         emit_json({"sweep_id": sweep_id, "rows": rows})
         return
-    head = ("alpha", "gamma", "k", "mode", "seed", "status", "t_half_sim", "t_half_ode", "t_rise",
-            "ratio_sim_ode", "ratio_sim_rise", "run_id")  # fmt: skip
-    widths = (9, 7, 6, 5, 5, 11, 11, 11, 11, 14, 15, 12)
-    typer.echo("".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    columns: list[str] = []
     for row in rows:
-        cells = [_fmt(row.get(h)) for h in head]
+        for key, value in row.items():
+            if key in columns or key in RUN_COLUMNS or key == "config" or key.startswith("final"):
+                continue
+            if value is None or isinstance(value, (int, float, str)):
+                columns.append(key)
+    order = _ordered(rows, columns)
+    widths = [max(len(h), *(len(_fmt(r.get(h))) for r in rows)) + 2 for h in order]
+    typer.echo("".join(h.ljust(w) for h, w in zip(order, widths, strict=True)).rstrip())
+    for row in rows:
+        cells = [_fmt(row.get(h)) for h in order]
         typer.echo("".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
         if row["status"] == "failed" and row.get("message"):
             typer.echo(f"    ! {row['message']}")
+
+
+def _ordered(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
+    """The config's columns, then seed and status, then the numbers, then the run id."""
+    if not rows:
+        return ["seed", "status", "run_id"]
+    first = list(rows[0])
+    config_cols = [c for c in first[: first.index("seed")] if c in columns]
+    numbers = [c for c in columns if c not in config_cols]
+    return [*config_cols, "seed", "status", *numbers, "run_id"]
 
 
 @app.command("export")
@@ -203,3 +271,11 @@ def export_command(
         typer.echo(text, nl=False)
     else:
         typer.echo(text)
+
+
+def build_group() -> typer.Typer:
+    """The ``sweep`` group: list/show/export plus one command per declared experiment."""
+    group = typer.Typer(help=app.info.help, no_args_is_help=True)
+    group.registered_commands = list(app.registered_commands)
+    attach_experiments(group)
+    return group

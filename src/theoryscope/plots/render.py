@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from theoryscope.spec.declare import Curve, Figure, Marker, Panel
-from theoryscope.spec.paths import MISSING, lookup
+from theoryscope.spec.paths import MISSING, expand, lookup
 
 __all__ = ["OKABE_ITO", "curve_data", "documents", "render_figure", "when_holds"]
 
@@ -63,6 +63,7 @@ _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "abs": np.abs,
     "neg": np.negative,
     "sqrt": lambda a: np.sqrt(np.maximum(a, 0.0)),
+    "diag": lambda a: np.diagonal(a, axis1=-2, axis2=-1) if a.ndim >= 3 else a,
 }
 
 
@@ -117,8 +118,10 @@ def curve_data(
 
 
 def _marker_values(marker: Marker, docs: Mapping[str, Any]) -> list[float]:
-    value = lookup(docs, marker.at)
-    values = value if isinstance(value, (list, tuple)) else [value]
+    values: list[Any] = []
+    for _, path in expand(docs, marker.at):
+        value = lookup(docs, path)
+        values.extend(value if isinstance(value, (list, tuple)) else [value])
     out = []
     for v in values:
         try:

@@ -22,6 +22,7 @@ from theoryscope.spec.declare import (
     Report,
     Study,
     StudyContext,
+    SweepPreset,
 )
 from theoryscope.spec.fields import Bool, FieldSpec, Float, FloatTuple, Int, IntTuple, param
 
@@ -45,5 +46,6 @@ __all__ = [
     "Report",
     "Study",
     "StudyContext",
+    "SweepPreset",
     "param",
 ]

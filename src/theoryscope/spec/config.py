@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticUndefined
 
 from theoryscope.errors import ConfigError
-from theoryscope.spec.fields import FieldSpec, field_spec, show_value
+from theoryscope.spec.fields import FieldSpec, field_spec, is_huge, show_value
 
 __all__ = ["CliInput", "ExperimentConfig", "config_error"]
 
@@ -48,6 +48,8 @@ class CliInput:
         option: str | None = None,
         sets: Mapping[str, Any] | None = None,
         tex: str | None = None,
+        grid_reader: Any = None,
+        grid_defaults: Any = None,
     ) -> None:
         self.name = name
         self.help = help
@@ -56,6 +58,10 @@ class CliInput:
         self.option = option or "--" + name.replace("_", "-")
         self.sets = dict(sets) if sets is not None else None
         self.tex = tex
+        #: Reads one grid value of this input (``alpha=1,0,0+0,1,0``); None: not sweepable.
+        self.grid_reader = grid_reader
+        #: Settings a grid value of this input implies unless given (alpha=1,0 -> d=2).
+        self.grid_defaults = grid_defaults
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +72,7 @@ class CliInput:
             "option": self.option,
             "sets": self.sets,
             "tex": self.tex,
+            "sweepable": self.grid_reader is not None,
         }
 
 
@@ -149,7 +156,7 @@ class ExperimentConfig(BaseModel):
             return value
         problem = _list_problem(spec, value)
         if problem is not None:
-            raise ConfigError(name, f"{problem}; allowed: {spec.allowed()}")
+            raise ConfigError(name, f"{problem}; allowed: {spec.allowed(with_cap=True)}")
         return value
 
 
@@ -196,13 +203,14 @@ def config_error(cls: type[ExperimentConfig], err: ValidationError) -> ConfigErr
     if name not in cls.model_fields:
         return ConfigError(name, str(first.get("msg", "invalid")))
     spec = field_spec(name, cls.model_fields[name])
-    if kind == "missing":
-        return ConfigError(name, f"is required; allowed: {spec.allowed()}")
-    if cause is not None and not isinstance(cause, ConfigError):
-        return ConfigError(name, f"{cause}; allowed: {spec.allowed()}")
     shown = first.get("input", PydanticUndefined)
+    # the resource cap is news only to a value above it
+    over = kind in ("less_than_equal", "less_than") or is_huge(shown)
+    allowed = spec.allowed(with_cap=over)
+    if kind == "missing":
+        return ConfigError(name, f"is required; allowed: {allowed}")
+    if cause is not None and not isinstance(cause, ConfigError):
+        return ConfigError(name, f"{cause}; allowed: {allowed}")
     if len(loc) > 1 and loc[1].isdigit():
-        return ConfigError(
-            name, f"entry {show_value(shown)} is not valid; allowed: {spec.allowed()}"
-        )
-    return ConfigError(name, f"got {show_value(shown)}; allowed: {spec.allowed()}")
+        return ConfigError(name, f"entry {show_value(shown)} is not valid; allowed: {allowed}")
+    return ConfigError(name, f"got {show_value(shown)}; allowed: {allowed}")

@@ -33,6 +33,7 @@ __all__ = [
     "Report",
     "Study",
     "StudyContext",
+    "SweepPreset",
 ]
 
 
@@ -45,7 +46,7 @@ class Curve:
     2-D (or flattened 3-D) series, labelled ``label`` with ``{i}`` the column index (and
     ``{row}``/``{col}`` for 3-D, ``{value}`` the entry of the list at path ``column_labels``).
     ``when`` gives a condition on the config: ``{"mode": ["sgd"]}``. ``transform`` maps y
-    (``abs``: a signed residual on a log axis).
+    (``abs``: a signed residual on a log axis; ``diag``: the diagonal of a square matrix series).
     """
 
     y: str
@@ -55,7 +56,7 @@ class Curve:
     y2: str | None = None
     columns: bool = False
     column_labels: str | None = None
-    transform: Literal["abs", "neg", "sqrt"] | None = None
+    transform: Literal["abs", "neg", "sqrt", "diag"] | None = None
     when: Mapping[str, Sequence[Any]] | None = None
     color: int | None = None
 
@@ -192,6 +193,20 @@ class Study:
 
 
 @dataclass(frozen=True)
+class SweepPreset:
+    """A named sweep: ``theoryscope sweep <exp> --preset NAME`` fills in its grid, seeds,
+    fixed settings and sweep settings (each can still be overridden on the command line)."""
+
+    name: str
+    title: str
+    grid: tuple[str, ...]
+    seeds: str = "0"
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    cite: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """An experiment's own report over a sweep (the generic one draws every metric anyway).
 
@@ -208,18 +223,24 @@ class Hooks:
     """Optional behaviour an experiment may declare.
 
     ``simulate_seeds(config, seeds) -> list[Run]``: run several seeds of one config as one
-    batched computation (sweeps use it where it pays).
-    ``plan_point(config, theory_dict, setting) -> config``: resolve a sweep setting (e.g.
-    Expander's ``t_eff=auto``) for one grid point; ``sweep_settings`` names them with help text.
+    batched computation (sweeps use it where it pays; ``batch_when`` limits it to configs whose
+    fields take the listed values, e.g. ``{"mode": ["sgd"]}``).
+    ``plan_point(config, theory_dict, settings) -> config``: resolve the sweep's settings (e.g.
+    Expander's ``t_eff=auto``) for one grid point; ``sweep_settings`` names them with help text
+    (they become options of ``theoryscope sweep <exp>``).
     ``check(config)``: extra checks beyond the field bounds (e.g. a mode that needs the default
     nonlinearity), raising ConfigError.
     ``page``: a hand-made web page (file name under web/static) used instead of the generic one.
     ``progress(config, chunk) -> fraction``: how far a run is (default: last ``step`` / steps).
+    ``describe(config_dict) -> {column: value}``: a config's short columns in tables and overlay
+    labels (default: every field).
     """
 
     simulate_seeds: Callable[[Any, Sequence[int]], list[Any]] | None = None
+    batch_when: Mapping[str, Sequence[Any]] | None = None
     plan_point: Callable[[Any, Mapping[str, Any], Any], Any] | None = None
     sweep_settings: Mapping[str, str] = field(default_factory=dict)
     check: Callable[[Any], None] | None = None
     page: str | None = None
+    describe: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     progress: Callable[[Any, Mapping[str, Any]], float | None] | None = None

@@ -62,25 +62,26 @@ class _Invalid:
 
 def _loose_int(value: Any) -> Any:
     """``3``, ``3.0``, ``"3"``, ``"1e3"`` -> int; a bool, a fraction or garbage stays invalid."""
+    raw = value
     if isinstance(value, bool):
-        return _Invalid(value)
+        return _Invalid(raw)
     if isinstance(value, int):
-        return value if abs(value) < INT_LIMIT else _Invalid(value)
+        return value if abs(value) < INT_LIMIT else _Invalid(raw)
     try:
         if isinstance(value, str):
             text = value.strip().replace("_", "")
             if len(text) > 40:
-                return _Invalid(value)
+                return _Invalid(raw)
             try:
                 out = int(text)
-                return out if abs(out) < INT_LIMIT else _Invalid(value)
+                return out if abs(out) < INT_LIMIT else _Invalid(raw)
             except ValueError:
                 value = float(text)
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        return _Invalid(value)
+        return _Invalid(raw)
     if not math.isfinite(number) or number != int(number) or abs(number) >= INT_LIMIT:
-        return _Invalid(value)
+        return _Invalid(raw)
     return int(number)
 
 
@@ -182,6 +183,7 @@ def param(
     cli: str | None = None,
     allowed: str | None = None,
     kind: str | None = None,
+    choices: Sequence[Any] | None = None,
     unit: str | None = None,
     exclude: bool = False,
 ) -> Any:
@@ -204,6 +206,7 @@ def param(
         ("cli", cli),
         ("allowed", allowed),
         ("kind", kind),
+        ("choices", list(choices) if choices is not None else None),
         ("item_ge", item_ge),
         ("item_gt", item_gt),
         ("item_le", item_le),
@@ -280,11 +283,15 @@ class FieldSpec:
     def is_list(self) -> bool:
         return self.kind in ("int_list", "float_list")
 
-    def allowed(self) -> str:
-        """What the field allows, in words: the tail of every one-line error about it."""
+    def allowed(self, *, with_cap: bool = True) -> str:
+        """What the field allows, in words: the tail of every one-line error about it.
+
+        ``with_cap=False`` leaves out the resource cap (an error shows it only to a value that
+        exceeds it, so ``k: got -1`` reads ``allowed: an integer >= 1``).
+        """
         if self.allowed_override:
             return self.allowed_override
-        text = _allowed_text(self)
+        text = _allowed_text(self, with_cap)
         return text + (" or none" if self.optional else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -343,7 +350,7 @@ def _num_text(value: float) -> str:
     return f"{value:g}"
 
 
-def _allowed_text(spec: FieldSpec) -> str:
+def _allowed_text(spec: FieldSpec, with_cap: bool = True) -> str:
     if spec.kind == "choice":
         return ", ".join(str(c) for c in spec.choices)
     if spec.kind == "bool":
@@ -351,12 +358,14 @@ def _allowed_text(spec: FieldSpec) -> str:
     if spec.kind in ("int", "float"):
         integer = spec.kind == "int"
         what = "an integer" if integer else "a finite number"
-        return _bound_text(what, spec.ge, spec.gt, spec.le, spec.lt, spec.cap, integer)
+        cap = spec.cap if with_cap else None
+        return _bound_text(what, spec.ge, spec.gt, spec.le, spec.lt, cap, integer)
     if spec.is_list:
         integer = spec.kind == "int_list"
         what = "integers" if integer else "finite numbers"
+        item_cap = spec.item_cap if with_cap else None
         text = "a comma-separated list of " + _bound_text(
-            what, spec.item_ge, spec.item_gt, spec.item_le, spec.item_lt, spec.item_cap, integer
+            what, spec.item_ge, spec.item_gt, spec.item_le, spec.item_lt, item_cap, integer
         )
         if spec.distinct:
             text = text.replace("list of ", "list of distinct ")
@@ -429,6 +438,8 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     if "kind" in extra:
         kind = typing.cast(str, extra["kind"])
+    if "choices" in extra:
+        choices = tuple(typing.cast(list[Any], extra["choices"]))
     cap = typing.cast("float | None", extra.get("cap"))
     le = _metadata_bound(info, "le")
     if cap is not None and le is not None and le == cap:
@@ -471,6 +482,21 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
         unit=typing.cast("str | None", extra.get("unit")),
         allowed_override=typing.cast("str | None", extra.get("allowed")),
     )
+
+
+def is_huge(value: Any) -> bool:
+    """Whether a user's value is a number (or numeric text) beyond any field's range."""
+    if isinstance(value, _Invalid):
+        value = value.value
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) >= INT_LIMIT
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+    return math.isfinite(number) and abs(number) >= INT_LIMIT
 
 
 def show_value(value: Any, limit: int = 40) -> str:

@@ -10,7 +10,7 @@ See ``docs/sweeps.md``.
 
 from __future__ import annotations
 
-from theoryscope.sweep.driver import Progress, SweepResult, auto_t_eff, plan_configs, run_sweep
+from theoryscope.sweep.driver import Progress, SweepResult, plan_configs, run_sweep
 from theoryscope.sweep.executors import EXECUTORS, make_executor
 from theoryscope.sweep.grid import SweepSpec, build_spec, parse_grid, parse_seeds
 from theoryscope.sweep.persist import Outcome, store_outcome
@@ -22,7 +22,6 @@ __all__ = [
     "Progress",
     "SweepResult",
     "SweepSpec",
-    "auto_t_eff",
     "build_spec",
     "export_sweep",
     "make_executor",

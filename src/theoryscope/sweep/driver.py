@@ -9,9 +9,8 @@ same command again names the same sweep; a (config hash, seed) already ``finishe
 ``diverged``, also a result) anywhere in the store is skipped, so a killed sweep finishes only
 what is missing. ``failed`` and ``interrupted`` runs are tried again.
 
-``--t-eff auto`` runs each point to ``factor x max over its terms of max(t_half_ode, t_rise)``
-(factor 3 by default): past the predicted rise of every term with room to spare for the slower
-simulations at larger gamma.
+An experiment's declared sweep settings (``Hooks.sweep_settings``) are resolved per grid point
+by its ``plan_point`` hook, which sees the point's theory (Expander's ``t_eff=auto``).
 """
 
 from __future__ import annotations
@@ -30,65 +29,68 @@ from theoryscope.sweep.grid import SweepSpec
 from theoryscope.sweep.persist import Outcome, store_outcome
 from theoryscope.sweep.worker import Task
 
-__all__ = ["Progress", "SweepResult", "auto_t_eff", "plan_configs", "run_sweep"]
+__all__ = ["Progress", "SweepResult", "plan_configs", "run_sweep"]
 
 
 # ------------------------------------------------------------------------------------------------
 # planning
 # ------------------------------------------------------------------------------------------------
-def auto_t_eff(theory_dict: Mapping[str, Any], factor: float) -> float | None:
-    """factor x max over terms of max(t_half_ode, t_rise), finite values only (None if none)."""
-    times = []
-    for term in theory_dict.get("terms", []):
-        for key in ("t_half_ode", "t_rise"):
-            v = term.get(key)
-            if v is not None and math.isfinite(float(v)) and float(v) > 0:
-                times.append(float(v))
-    return factor * max(times) if times else None
-
-
-def _describe(kw: Mapping[str, Any]) -> str:
-    parts = []
-    for key, value in kw.items():
-        if key == "mode":
-            continue
-        if key == "alpha":
-            value = "+".join(",".join(str(a) for a in term) for term in value)
-        elif isinstance(value, (list, tuple)):
-            value = ",".join(str(v) for v in value)
-        parts.append(f"{key}={value}")
-    return " ".join(parts)
-
-
-def plan_configs(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every grid point as a validated config dict with its steps fixed by ``spec.t_eff``.
+def plan_runs(spec: SweepSpec) -> list[tuple[dict[str, Any], list[int]]]:
+    """Every grid point as a validated config dict with the seeds it runs, the experiment's
+    sweep settings resolved (its ``plan_point`` hook, e.g. ``t_eff=auto``, sees the point's
+    theory). A field the Config declares ``follows_seed`` (a data or feature seed that the
+    theory must see) takes each run seed unless the sweep fixes or grids it, so such a point
+    becomes one config per seed.
 
     Raises ConfigError naming the grid point for any point that is not a valid config.
     """
     experiment = get_experiment(spec.experiment)
-    out = []
+    plan = experiment.hooks.plan_point
+    given = set(spec.fixed) | {key for key, _ in spec.grid}
+    follow = [f for f in getattr(experiment.config, "follows_seed", ()) if f not in given]
+    implied = [
+        extra for extra in getattr(experiment.config, "cli_inputs", ())
+        if getattr(extra, "grid_defaults", None) is not None
+    ]  # fmt: skip
+    out: list[tuple[dict[str, Any], list[int]]] = []
     for kw in spec.points():
-        where = _describe(kw)
-        try:
-            config = experiment.config_from_dict(kw)
-            if spec.t_eff == "auto":
-                t = auto_t_eff(
-                    experiment.theory_to_dict(experiment.predict(config)), spec.t_eff_factor
-                )
-                if t is None:
-                    raise ConfigError("t_eff", "auto: the theory predicts no finite time here")
-                config = experiment.config_from_dict({**kw, "t_eff": t})
-            elif spec.t_eff is not None:
-                config = experiment.config_from_dict({**kw, "t_eff": spec.t_eff})
-        except ConfigError as err:
-            raise ConfigError("grid", f"point {where}: {err}") from None
-        out.append(config.to_dict())
+        for extra in implied:  # e.g. a multi-index implies its dimension
+            if kw.get(extra.name) is not None:
+                for key, value in extra.grid_defaults(kw[extra.name]).items():
+                    kw.setdefault(key, value)
+        variants = [(kw, list(spec.seeds))]
+        if follow:
+            variants = [({**kw, **dict.fromkeys(follow, seed)}, [seed]) for seed in spec.seeds]
+        for point, seeds in variants:
+            try:
+                config = experiment.config_from_dict(point)
+                if plan is not None:
+                    theory = experiment.theory_to_dict(experiment.predict(config))
+                    config = plan(config, theory, spec.settings)
+            except ConfigError as err:
+                if not spec.grid:
+                    raise
+                raise ConfigError("grid", f"point {spec.point_label(kw)}: {err}") from None
+            out.append((config.to_dict(), seeds))
     return out
+
+
+def plan_configs(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The configs of :func:`plan_runs` (one per grid point, or per point and seed)."""
+    return [config for config, _ in plan_runs(spec)]
 
 
 def config_hash(experiment: str, config: Mapping[str, Any]) -> str | None:
     cfg = get_experiment(experiment).config_from_dict(config)
     return cfg.config_hash() if hasattr(cfg, "config_hash") else None
+
+
+def batches_seeds(experiment: Any, config: Mapping[str, Any]) -> bool:
+    """Whether the experiment runs several seeds of this config as one batched computation."""
+    from theoryscope.plots.render import when_holds
+
+    hooks = experiment.hooks
+    return hooks.simulate_seeds is not None and when_holds(hooks.batch_when, config)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -198,13 +200,20 @@ class SweepResult:
 def register_sweep(
     store: RunStore, spec: SweepSpec, sweep_id: str | None = None
 ) -> tuple[str, list[dict[str, Any]], list[str | None]]:
-    """Resolve the configs and register the sweep (idempotent); returns (id, configs, hashes)."""
-    configs = plan_configs(spec)
+    """Resolve the configs and register the sweep (idempotent); returns (id, configs, hashes).
+    The stored spec also keeps each config's seeds (``config_seeds``)."""
+    planned = plan_runs(spec)
+    configs = [c for c, _ in planned]
     hashes = [config_hash(spec.experiment, c) for c in configs]
     sweep_id = sweep_id or spec.sweep_id()
     store.create_sweep(
         spec.experiment,
-        {**spec.to_dict(), "configs": configs, "config_hashes": hashes},
+        {
+            **spec.to_dict(),
+            "configs": configs,
+            "config_hashes": hashes,
+            "config_seeds": [seeds for _, seeds in planned],
+        },
         sweep_id=sweep_id,
     )
     return sweep_id, configs, hashes
@@ -219,17 +228,17 @@ def make_tasks(
 ) -> list[Task]:
     """One task per config with its missing seeds, split so that every slot has work.
 
-    SGD seeds of a config stay together (they run vmapped) unless there are fewer configs than
-    slots; flow/GD seeds each get their own task (nothing to batch, better balance).
+    Seeds the experiment batches (its ``simulate_seeds`` hook) stay together unless there are
+    fewer configs than slots; other seeds each get their own task (better balance).
     """
     experiment = get_experiment(spec.experiment)
     module = getattr(experiment.simulate, "__module__", None)
-    batch = spec.mode == "sgd"
     n_configs = sum(1 for m in missing if m)
     tasks: list[Task] = []
     for i, (config, h, seeds) in enumerate(zip(configs, hashes, missing, strict=True)):
         if not seeds:
             continue
+        batch = batches_seeds(experiment, config)
         if batch:
             parts = max(1, min(len(seeds), slots // max(1, n_configs)))
             size = math.ceil(len(seeds) / parts)
@@ -257,17 +266,20 @@ def run_sweep(
     """Run every missing (config, seed) of ``spec`` on ``executor`` and store each result."""
     started = time.perf_counter()
     sweep_id, configs, hashes = register_sweep(store, spec, sweep_id)
+    seed_sets = store.get_sweep(sweep_id)["spec"].get("config_seeds") or [list(spec.seeds)] * len(
+        configs
+    )
     missing: list[list[int]] = []
     skipped = 0
-    for h in hashes:
+    for h, seeds in zip(hashes, seed_sets, strict=True):
         todo = []
-        for seed in spec.seeds:
+        for seed in seeds:
             if h is not None and store.find_finished(spec.experiment, h, seed):
                 skipped += 1
             else:
                 todo.append(seed)
         missing.append(todo)
-    total = len(configs) * len(spec.seeds)
+    total = sum(len(seeds) for seeds in seed_sets)
     result = SweepResult(sweep_id, total, skipped, 0, 0, 0, 0.0, "")
     if progress is None:
         progress = Progress(total=total, skipped=skipped, enabled=show_progress)

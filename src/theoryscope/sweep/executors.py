@@ -235,6 +235,22 @@ class DaskExecutor:
         return f"dask ({where}), {self.slots} worker threads"
 
 
+#: ``--workers`` at most this many times the cores (more processes only thrash).
+MAX_WORKERS_PER_CORE = 4
+
+
+def parse_executor(name: str, workers: str | None, scheduler: str | None) -> tuple[str, int | None]:
+    """Validate the executor options of a sweep command: (name, workers or None)."""
+    from theoryscope.core.validation import as_choice, as_int
+
+    as_choice("executor", name, EXECUTORS)
+    if workers is None:
+        return name, None
+    cores = os.cpu_count() or 1
+    limit = MAX_WORKERS_PER_CORE * cores if scheduler is None else 100_000
+    return name, as_int("workers", workers, low=1, high=limit)
+
+
 def make_executor(
     name: str, *, workers: int | None = None, scheduler: str | None = None
 ) -> SerialExecutor | LocalExecutor | DaskExecutor:

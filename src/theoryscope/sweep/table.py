@@ -3,9 +3,10 @@
 For each planned (config hash, seed) the row shows the best stored run: this sweep's finished
 (or diverged) run, else a finished run of the same config and seed from anywhere in the store
 (the one that made resumption skip it), else this sweep's latest failed/interrupted attempt,
-else status ``pending``. Columns: the config (alpha, gamma, k, d, lr, batch, mode, t_eff), seed,
-status, and per term t_half_sim, t_half_ode, t_rise and the ratios (a second term's columns get
-a ``_2`` suffix, and so on).
+else status ``pending``. Columns: the config as the experiment describes it (its
+``Hooks.describe``, else every field, lists written ``1,4,16``), seed, status, run id, and the
+run's agreement flattened to scalars (a list of per-entry dicts such as per-term results gives
+its first entry's keys as they are and the next ones with a ``_2``, ``_3`` ... suffix).
 """
 
 from __future__ import annotations
@@ -21,22 +22,53 @@ from typing import Any
 
 from theoryscope.store import RunStore, StoredRun, to_json
 
-__all__ = ["TERM_KEYS", "export_sweep", "sweep_rows", "sweep_summaries"]
+__all__ = ["describe_config", "export_sweep", "flat_agreement", "sweep_rows", "sweep_summaries"]
 
-TERM_KEYS = ("t_half_sim", "t_half_ode", "t_rise", "ratio_sim_ode", "ratio_sim_rise")
-CONFIG_KEYS = ("alpha", "gamma", "k", "d", "lr", "batch", "mode", "t_eff")
 _RANK = {"finished": 0, "diverged": 1, "running": 2, "interrupted": 3, "failed": 4}
+#: Columns every row has besides the config and the agreement.
+RUN_COLUMNS = ("seed", "status", "run_id", "sweep_id", "message", "config_hash")
 
 
-def _alpha_text(config: Mapping[str, Any]) -> str:
-    return "+".join(",".join(str(a) for a in t["alpha"]) for t in config.get("terms", []))
+def _text(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(_text(v)) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value
 
 
-def _gamma_text(config: Mapping[str, Any]) -> str:
-    g = list(config.get("gamma", []))
-    if g and all(v == g[0] for v in g):
-        return f"{g[0]:g}"
-    return ",".join(f"{v:g}" for v in g)
+def describe_config(experiment: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config's columns in a table: the experiment's ``describe`` hook, else every field."""
+    from theoryscope.protocol import get_experiment
+
+    hook = get_experiment(experiment).hooks.describe
+    if hook is not None:
+        return dict(hook(config))
+    return {key: _text(value) for key, value in config.items() if not isinstance(value, dict)}
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (int, float, str, bool))
+
+
+def flat_agreement(agreement: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Scalar leaves of an agreement: ``key``, ``key_sub`` for dicts, and list-of-dict entries
+    with ``_2``, ``_3``... suffixes after the first (non-scalars, e.g. matrices, are left out)."""
+    out: dict[str, Any] = {}
+    for key, value in (agreement or {}).items():
+        if _scalar(value):
+            out[key] = value
+        elif isinstance(value, Mapping):
+            for sub, v in value.items():
+                if _scalar(v):
+                    out[f"{key}_{sub}"] = v
+        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], Mapping):
+            for i, entry in enumerate(value):
+                suffix = "" if i == 0 else f"_{i + 1}"
+                for sub, v in entry.items():
+                    if _scalar(v):
+                        out[f"{sub}{suffix}"] = v
+    return out
 
 
 def _best(runs: Sequence[StoredRun]) -> StoredRun | None:
@@ -45,58 +77,58 @@ def _best(runs: Sequence[StoredRun]) -> StoredRun | None:
     return sorted(runs, key=lambda r: (_RANK.get(r.status, 9), -r.created_at))[0]
 
 
-def sweep_rows(store: RunStore, sweep_id: str) -> list[dict[str, Any]]:
-    """One dict per planned run of the sweep (see the module docstring)."""
+def sweep_runs(
+    store: RunStore, sweep_id: str
+) -> list[tuple[dict[str, Any], str | None, int, StoredRun | None]]:
+    """Every planned (config, hash, seed) of the sweep with the run that answers it (or None)."""
     sweep = store.get_sweep(sweep_id)
     spec = sweep["spec"]
     configs = spec.get("configs") or []
     hashes = spec.get("config_hashes") or [None] * len(configs)
-    seeds = spec.get("seeds") or []
+    seed_sets = spec.get("config_seeds") or [spec.get("seeds") or []] * len(configs)
     by_key: dict[tuple[Any, int], list[StoredRun]] = {}
     for stored in store.list_runs(sweep_id=sweep_id, limit=None):
         by_key.setdefault((stored.config_hash, stored.seed), []).append(stored)
-    rows = []
-    for config, h in zip(configs, hashes, strict=False):
+    out = []
+    for config, h, seeds in zip(configs, hashes, seed_sets, strict=False):
         for seed in seeds:
             run: StoredRun | None = _best(by_key.get((h, int(seed)), []))
             if (run is None or run.status not in ("finished", "diverged")) and h is not None:
                 other = store.find_finished(sweep["experiment"], h, int(seed))
                 if other is not None:
                     run = store.get_run(other)
-            rows.append(_row(sweep_id, config, h, int(seed), run))
-    return rows
+            out.append((config, h, int(seed), run))
+    return out
+
+
+def sweep_rows(store: RunStore, sweep_id: str) -> list[dict[str, Any]]:
+    """One dict per planned run of the sweep (see the module docstring)."""
+    experiment = store.get_sweep(sweep_id)["experiment"]
+    return [
+        _row(experiment, sweep_id, config, h, seed, run)
+        for config, h, seed, run in sweep_runs(store, sweep_id)
+    ]
 
 
 def _row(
-    sweep_id: str, config: Mapping[str, Any], h: str | None, seed: int, run: StoredRun | None
+    experiment: str,
+    sweep_id: str,
+    config: Mapping[str, Any],
+    h: str | None,
+    seed: int,
+    run: StoredRun | None,
 ) -> dict[str, Any]:
-    t_eff = float(config.get("lr", 0.0)) * float(config.get("steps", 0))
-    row: dict[str, Any] = {
-        "sweep_id": sweep_id,
-        "run_id": run.id if run else None,
-        "seed": seed,
-        "status": run.status if run else "pending",
-        "alpha": _alpha_text(config),
-        "gamma": _gamma_text(config),
-        "k": config.get("k"),
-        "d": config.get("d"),
-        "lr": config.get("lr"),
-        "batch": config.get("batch"),
-        "mode": config.get("mode"),
-        "t_eff": t_eff,
-    }
-    terms = (run.agreement or {}).get("terms", []) if run else []
-    theory_terms = ((run.theory or {}).get("terms", []) if run else []) or []
-    n_terms = max(len(config.get("terms", [])), 1)
-    for j in range(n_terms):
-        suffix = "" if j == 0 else f"_{j + 1}"
-        term = terms[j] if j < len(terms) else {}
-        th = theory_terms[j] if j < len(theory_terms) else {}
-        for key in TERM_KEYS:
-            value = term.get(key)
-            if value is None and key in ("t_half_ode", "t_rise"):
-                value = th.get(key)  # a failed run still has its theory
-            row[key + suffix] = value
+    row: dict[str, Any] = describe_config(experiment, config)
+    row.update(
+        {
+            "seed": seed,
+            "status": run.status if run else "pending",
+            "run_id": run.id if run else None,
+            "sweep_id": sweep_id,
+        }
+    )
+    for key, value in flat_agreement(run.agreement if run else None).items():
+        row.setdefault(key, value)
     row["message"] = run.message if run else None
     row["config_hash"] = h
     row["config"] = dict(config)
@@ -117,7 +149,7 @@ def sweep_summaries(store: RunStore) -> list[dict[str, Any]]:
                 "id": sweep["id"],
                 "experiment": sweep["experiment"],
                 "created_at": sweep["created_at"],
-                "mode": spec.get("mode"),
+                "fixed": spec.get("fixed") or ({"mode": spec["mode"]} if "mode" in spec else {}),
                 "grid": {key: values for key, values in spec.get("grid", [])},
                 "seeds": len(spec.get("seeds", [])),
                 "runs": len(rows),

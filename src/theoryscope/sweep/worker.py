@@ -3,9 +3,9 @@
 :func:`run_task` is a plain module-level function of a picklable :class:`Task`, so a spawned
 process pool and a Dask worker (which needs only the installed package) call the same code and
 return the same :class:`~theoryscope.sweep.persist.Outcome` objects. Per seed it does what
-:func:`theoryscope.runner.execute` does: predict, simulate, compare. Expander SGD seeds of one
-config run as one vmapped computation (:mod:`theoryscope.sweep.batched`); if that raises, the
-seeds are run one by one so a failure is pinned to its own seed. Every exception becomes a
+:func:`theoryscope.runner.execute` does: predict, simulate, compare. Seeds of one config run as
+one batched computation where the experiment declares ``simulate_seeds`` (the planner decides
+per config); if that raises, the seeds are run one by one so a failure is pinned to its seed. Every exception becomes a
 failed outcome carrying ``"<ExceptionType>: <message>"``; nothing a run raises stops the sweep.
 """
 
@@ -77,16 +77,9 @@ def run_task(task: Task) -> list[Outcome]:
 
     runs: dict[int, Any] = {}
     errors: dict[int, str] = {}
-    batchable = (
-        task.batch_seeds
-        and len(task.seeds) > 1
-        and task.experiment == "expander"
-        and getattr(config, "mode", None) == "sgd"
-    )
-    if batchable:
+    simulate_seeds = experiment.hooks.simulate_seeds
+    if task.batch_seeds and len(task.seeds) > 1 and simulate_seeds is not None:
         try:
-            from theoryscope.sweep.batched import simulate_seeds
-
             runs = dict(zip(task.seeds, simulate_seeds(config, task.seeds), strict=True))
         except Exception:
             runs = {}  # fall back to one seed at a time, so the failure is pinned to its seed

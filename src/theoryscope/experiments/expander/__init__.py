@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from theoryscope.experiments.expander import declaration
 from theoryscope.experiments.expander.config import (
     DEFAULT_NONLINEARITY,
     EMA_WINDOWS,
@@ -94,5 +95,18 @@ EXPERIMENT = register(
         compare=compare,
         theory_to_dict=theory_to_dict,
         plot=plot,
+        summary="A network with a frozen random layer learns a Hermite-product target; the "
+        "modeling ODE predicts when each term is learned (its rise time).",
+        config=Config,
+        figures=declaration.FIGURES,
+        metrics=declaration.METRICS,
+        presets=declaration.PRESETS,
+        estimate=declaration.estimate,
+        hooks=declaration.HOOKS,
+        sweeps=declaration.SWEEPS,
+        reports=declaration.REPORTS,
+        views={"x": ("t_eff", "step")},
+        cite="spec expander-nets.md; the Expander Nets page (seed 000)",
+        order=0,
     )
 )

@@ -67,4 +67,20 @@ def compare(run: Run, theory: Any) -> dict[str, Any]:
     lp = run.series.get("loss_population") if run.series else None
     if lp is not None and np.size(lp):
         final = _num(np.asarray(lp)[-1])
-    return {"terms": terms, "loss_population_final": final}
+    return {"terms": terms, "loss_population_final": final, "final": final_record(run)}
+
+
+def final_record(run: Run) -> dict[str, Any]:
+    """The last record's headline numbers (the CLI's ``final``; empty when nothing was
+    recorded)."""
+    series = run.series or {}
+    if not len(series.get("step", ())):
+        return {}
+    return {
+        "step": int(series["step"][-1]),
+        "t_eff": float(series["t_eff"][-1]),
+        "loss_batch_ema": _num(series["loss_ema"][-1]),
+        "loss_population": _num(series["loss_population"][-1]),
+        "W1": np.asarray(series["W1"][-1]).tolist(),
+        "w2_scaled_norm": _num(series["w2_scaled_norm"][-1]),
+    }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from theoryscope.experiments.implicit import declaration
 from theoryscope.experiments.implicit.config import INITS, MODES, Config
 from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, register
 
@@ -78,11 +79,27 @@ EXPERIMENT = register(
     Experiment(
         name="implicit",
         title="Implicit bias: diagonal nets, max margin, deep linear nets",
+        summary="Which zero of the loss gradient descent picks: min-L1 to min-L2 with the init "
+        "scale of a diagonal net, the hard-margin SVM for logistic regression, the singular "
+        "modes one by one in a deep linear net.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,
         compare=compare,
         theory_to_dict=theory_to_dict,
         plot=plot,
+        config=Config,
+        figures=declaration.FIGURES,
+        metrics=declaration.METRICS,
+        presets=declaration.PRESETS,
+        hooks=declaration.HOOKS,
+        estimate=declaration.estimate,
+        commands={
+            "diagonal": {"mode": "diagonal"},
+            "margin": {"mode": "margin"},
+            "deeplinear": {"mode": "deeplinear"},
+        },
+        cite=declaration.CITE,
+        order=60,
     )
 )

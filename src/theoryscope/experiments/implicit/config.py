@@ -1,20 +1,21 @@
 """Implicit-bias configuration: diagonal linear nets, max margin, deep linear nets.
 
-A :class:`Config` is immutable and JSON-serializable; every value is validated on construction and
-a bad one raises :class:`~theoryscope.errors.ConfigError` naming the field and the allowed range.
-Fields left as ``None`` take the default of the chosen ``mode`` (:data:`MODE_DEFAULTS`).
+Declared with :func:`~theoryscope.spec.param`: every field's bounds, help, TeX symbol and source
+live here; validation, the CLI options and the web form are derived from them. A bad value raises
+:class:`~theoryscope.errors.ConfigError` naming the field and the allowed range. Fields left as
+``None`` take the default of the chosen ``mode`` (:data:`MODE_DEFAULTS`); rules that depend on
+the mode (d, n >= 1 outside deeplinear, steps = 0 only in deeplinear, sparsity <= d, ...) are
+checked once the mode is known.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from theoryscope.core.validation import as_choice, as_float, as_int
+from pydantic import model_validator
+
 from theoryscope.errors import ConfigError
+from theoryscope.spec import Bool, ExperimentConfig, Float, FloatTuple, Int, param
 
 #: ``diagonal``: beta = u*u - v*v on underdetermined least squares (Woodworth et al. 2020);
 #: ``margin``: GD on the logistic loss of separable data (Soudry et al. 2018);
@@ -29,8 +30,12 @@ MAX_N = 4096
 MAX_STEPS = 10_000_000
 MAX_DEPTH = 8
 MAX_SWEEP = 64
+MAX_MODES = 64
 MIN_ALPHA = 1e-12
 MAX_ALPHA = 1e6
+#: Margin data keep |w* . x| >= gap by rejection from N(0, I): P(|z| >= 3) = 0.27 %, so gaps
+#: above 3 would loop for ever.
+MAX_GAP = 3.0
 
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "diagonal": {"d": 100, "n": 40, "lr": 0.02, "steps": 20_000},
@@ -38,117 +43,159 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "deeplinear": {"d": 0, "n": 0, "lr": 0.005, "steps": 0},  # steps 0: auto (from the theory)
 }
 
-
-def _float_tuple(field: str, value: Any) -> tuple[float, ...]:
-    if isinstance(value, str):
-        parts: Iterable[Any] = [p for p in value.split(",") if p.strip()]
-    elif isinstance(value, Iterable):
-        parts = list(value)
-    else:
-        raise ConfigError(field, f"got {value!r}; allowed: a comma-separated list of numbers > 0")
-    items = tuple(as_float(field, p, low=0.0, low_open=True) for p in parts)
-    if not items:
-        raise ConfigError(field, "is empty; allowed: at least one number > 0")
-    return items
+WOODWORTH = "Woodworth et al., COLT 2020, thm 1"
+SOUDRY = "Soudry et al., JMLR 2018, thm 3"
+SAXE = "Saxe, McClelland, Ganguli, ICLR 2014, eq. (6)-(7)"
+ARORA = "Arora, Cohen, Hazan, ICML 2018, thm 1"
+LECTURES = "seed 002, lectures 'Implicit Bias' 11/9, 11/14, 'Deep Linear Network'"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(ExperimentConfig):
     """Everything that defines one implicit-bias run.
 
-    Attributes:
-        mode: ``diagonal``, ``margin`` or ``deeplinear`` (:data:`MODES`).
-        d: input dimension (diagonal: d > n for an underdetermined problem; margin: default 2).
-        n: number of samples (diagonal default 40, margin default 50).
-        sparsity: diagonal: nonzero entries (+-1, random signs) of the planted beta*, 1..d.
-        alpha: diagonal: init scale, u = v = alpha * 1, from 1e-12 to 1e6.
-        alpha_sweep: diagonal: train a geometric grid of ``sweep_points`` alphas from
-            ``sweep_min`` to ``sweep_max`` side by side instead of the single ``alpha``.
-        lr: step size > 0. Diagonal: the step at alpha is lr / max(1, alpha^2) (the beta-space
-            curvature grows like alpha^2); margin: eta on the mean logistic loss; deeplinear:
-            eta on the loss 1/2 ||S - W_L...W_1||_F^2, gradient-flow time t = eta * step.
-        steps: GD steps >= 1 (deeplinear: 0 means auto, 1.5 x the time the weakest mode needs
-            to reach 99 % of its target by the theory).
-        gap: margin: points with |w* . x| < gap are dropped, so the data keep margin >= gap.
-        flip: margin: fraction of labels flipped; data that end up non-separable are rejected.
-        depth: deeplinear: number of layers L >= 2.
-        singular_values: deeplinear: the target's singular values s_i (d_in = d_out = their
-            count); comma-separated in the CLI.
-        width: deeplinear hidden width (0: the number of singular values).
-        init: deeplinear: per-layer weight scale a_0 (balanced: u_0 = a_0^L per mode).
-        init_mode: deeplinear init (:data:`INITS`).
-        data_seed: seed of the data (planted beta* and X; margin points; target rotations).
-        records: number of (log-spaced) records of the training curves.
+    ``mode``: diagonal, margin or deeplinear (:data:`MODES`). ``d``, ``n``, ``lr``, ``steps``
+    default per mode (:data:`MODE_DEFAULTS`). Diagonal: ``sparsity`` (nonzeros +-1 of the planted
+    beta*), ``alpha`` (init scale, u = v = alpha 1), or ``alpha_sweep`` over a geometric grid of
+    ``sweep_points`` alphas from ``sweep_min`` to ``sweep_max``; the step at alpha is
+    lr / max(1, alpha^2). Margin: ``gap`` (points with |w* . x| < gap dropped), ``flip`` (label
+    noise; non-separable data are refused by the theory). Deeplinear: ``depth`` L,
+    ``singular_values`` of the target, hidden ``width`` (0: one per mode), per-layer ``init``
+    a_0, ``init_mode``; ``steps`` 0 = auto (1.5 x the theory's time for the weakest mode to reach
+    99 %). ``data_seed`` fixes the data (it follows the run seed unless given); ``records`` the
+    number of recorded points.
     """
 
-    mode: str = "diagonal"
-    d: int | None = None
-    n: int | None = None
-    sparsity: int = 5
-    alpha: float = 0.01
-    alpha_sweep: bool = False
-    sweep_min: float = 1e-3
-    sweep_max: float = 10.0
-    sweep_points: int = 9
-    lr: float | None = None
-    steps: int | None = None
-    gap: float = 0.1
-    flip: float = 0.0
-    depth: int = 2
-    singular_values: tuple[float, ...] = (3.0, 2.0, 1.0)
-    width: int = 0
-    init: float = 1e-3
-    init_mode: str = "balanced"
-    data_seed: int = 0
-    records: int = 200
+    #: The data seed follows the run seed unless given (the CLI's --seed draws the data).
+    follows_seed: ClassVar[tuple[str, ...]] = ("data_seed",)
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        mode = as_choice("mode", self.mode, MODES)
-        defaults = MODE_DEFAULTS[mode]
-        for name in ("d", "n", "lr", "steps"):
-            if getattr(self, name) is None:
-                set_(self, name, defaults[name])
-        low_dn = 0 if mode == "deeplinear" else 1
-        set_(self, "d", as_int("d", self.d, low=low_dn, high=MAX_D))
-        set_(self, "n", as_int("n", self.n, low=low_dn, high=MAX_N))
-        set_(self, "sparsity", as_int("sparsity", self.sparsity, low=1))
-        if mode == "diagonal" and self.sparsity > int(self.d or 0):
+    mode: Literal["diagonal", "margin", "deeplinear"] = param(
+        "diagonal", help="diagonal: u*u - v*v on least squares (L1 vs L2); margin: logistic GD "
+        "on separable data (SVM); deeplinear: W_L..W_1 (Saxe's sigmoids).", cite=LECTURES,
+        group="model",
+    )  # fmt: skip
+    d: Int | None = param(
+        None, ge=0, le=MAX_D, help="Input dimension d (none: 100 in diagonal, 2 in margin).",
+        tex="d", web_max=1000, group="data", modes=("diagonal", "margin"),
+    )  # fmt: skip
+    n: Int | None = param(
+        None, ge=0, le=MAX_N, help="Samples n (none: 40 in diagonal, 50 in margin; diagonal "
+        "needs n < d to be underdetermined).", tex="n", web_max=500, group="data",
+        modes=("diagonal", "margin"),
+    )  # fmt: skip
+    sparsity: Int = param(
+        5, ge=1, le=MAX_D, help="Nonzero entries (+-1) of the planted beta*, 1..d.", tex="k",
+        cite=WOODWORTH, web_max=1000, group="data", modes=("diagonal",),
+    )  # fmt: skip
+    alpha: Float = param(
+        0.01, ge=MIN_ALPHA, le=MAX_ALPHA, help="Init scale alpha: u = v = alpha 1 (small: rich, "
+        "min-L1; large: kernel, min-L2).", tex=r"\alpha", cite=WOODWORTH, group="model",
+        widget="log-slider", modes=("diagonal",),
+    )  # fmt: skip
+    alpha_sweep: Bool = param(
+        False, help="Train a geometric grid of alphas side by side instead of one alpha.",
+        group="model", modes=("diagonal",),
+    )  # fmt: skip
+    sweep_min: Float = param(
+        1e-3, ge=MIN_ALPHA, le=MAX_ALPHA, help="Smallest alpha of the sweep.", tex=r"\alpha",
+        group="model", widget="log-slider", modes=("diagonal",), advanced=True,
+    )  # fmt: skip
+    sweep_max: Float = param(
+        10.0, ge=MIN_ALPHA, le=MAX_ALPHA, help="Largest alpha of the sweep (> sweep_min).",
+        tex=r"\alpha", group="model", widget="log-slider", modes=("diagonal",), advanced=True,
+    )  # fmt: skip
+    sweep_points: Int = param(
+        9, ge=2, le=MAX_SWEEP, help="Alphas in the sweep.", group="model", modes=("diagonal",),
+        advanced=True,
+    )  # fmt: skip
+    lr: Float | None = param(
+        None, gt=0, cap=1e6, help="Step size eta (none: 0.02 diagonal, 1 margin, 0.005 "
+        "deeplinear; diagonal steps lr / max(1, alpha^2)).", tex=r"\eta", group="training",
+        widget="log-slider",
+    )  # fmt: skip
+    steps: Int | None = param(
+        None, ge=0, le=MAX_STEPS, help="GD steps (none: 20000 diagonal, 100000 margin, 0 = auto "
+        "in deeplinear).", web_max=1_000_000, group="training", widget="log-slider",
+    )  # fmt: skip
+    gap: Float = param(
+        0.1, ge=0, le=MAX_GAP, help="Margin data: points with |w* . x| < gap are dropped.",
+        tex=r"\gamma", cite=SOUDRY, group="data", modes=("margin",),
+    )  # fmt: skip
+    flip: Float = param(
+        0.0, ge=0, le=0.5, help="Fraction of labels flipped (the data must stay separable).",
+        group="data", modes=("margin",),
+    )  # fmt: skip
+    depth: Int = param(
+        2, ge=2, le=MAX_DEPTH, help="Layers L of the deep linear network.", tex="L", cite=SAXE,
+        group="model", modes=("deeplinear",),
+    )  # fmt: skip
+    singular_values: FloatTuple = param(
+        (3.0, 2.0, 1.0), item_gt=0, item_cap=1e3, min_items=1, max_items=MAX_MODES,
+        help="Singular values s_i of the target (comma-separated; d_in = d_out = their count).",
+        tex="s_i", cite=SAXE, group="data", modes=("deeplinear",),
+    )  # fmt: skip
+    width: Int = param(
+        0, ge=0, le=MAX_D, help="Hidden width (0: the number of singular values).",
+        web_max=512, group="model", modes=("deeplinear",),
+    )  # fmt: skip
+    init: Float = param(
+        1e-3, gt=0, le=1.0, help="Per-layer init scale a_0 (balanced: u_0 = a_0^L per mode).",
+        tex="a_0", cite=SAXE, group="model", widget="log-slider", modes=("deeplinear",),
+    )  # fmt: skip
+    init_mode: Literal["balanced", "random"] = param(
+        "balanced", help="balanced: layers aligned with the target (exact sigmoids); random: "
+        "small Gaussian layers.", cite=ARORA, group="model", modes=("deeplinear",),
+    )  # fmt: skip
+    data_seed: Int = param(
+        0, ge=0, le=2**31 - 1, help="Seed of the data (follows --seed unless given).",
+        group="data", advanced=True,
+    )  # fmt: skip
+    records: Int = param(
+        200, ge=2, le=100_000, help="Recorded points of the training curves.", web_max=5000,
+        group="recording", advanced=True, sweepable=False,
+    )  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_defaults(cls, data: Any) -> Any:
+        """Fields left as None (or absent) take the default of the chosen mode."""
+        if not isinstance(data, dict):
+            return data
+        mode = data.get("mode", "diagonal")
+        if not isinstance(mode, str) or mode not in MODE_DEFAULTS:
+            return data  # the mode's own check names it
+        data = dict(data)
+        for name, value in MODE_DEFAULTS[mode].items():
+            if data.get(name) is None:
+                data[name] = value
+        return data
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> Config:
+        """Bounds that depend on the mode (the field bounds admit every mode's values)."""
+        if self.mode != "deeplinear":
+            for name, high in (("d", MAX_D), ("n", MAX_N)):
+                if int(getattr(self, name) or 0) < 1:
+                    raise ConfigError(
+                        name, f"got {getattr(self, name)}; allowed: an integer from 1 to {high:,}"
+                    )
+            if int(self.steps or 0) < 1:
+                raise ConfigError(
+                    "steps", f"got {self.steps}; allowed: an integer from 1 to {MAX_STEPS:,} "
+                    "(0 = auto only in mode deeplinear)",
+                )  # fmt: skip
+        if self.mode == "diagonal" and self.sparsity > int(self.d or 0):
             raise ConfigError(
                 "sparsity", f"got {self.sparsity}; allowed: an integer from 1 to d = {self.d}"
             )
-        # below 1e-12 the limit is min-L1 to ~1e-4 and 2 alpha^2 meets float64 underflow
-        set_(self, "alpha", as_float("alpha", self.alpha, low=MIN_ALPHA, high=MAX_ALPHA))
-        if not isinstance(self.alpha_sweep, bool):
-            raise ConfigError("alpha_sweep", f"got {self.alpha_sweep!r}; allowed: true, false")
-        set_(
-            self, "sweep_min", as_float("sweep_min", self.sweep_min, low=MIN_ALPHA, high=MAX_ALPHA)
-        )
-        set_(
-            self, "sweep_max", as_float("sweep_max", self.sweep_max, low=MIN_ALPHA, high=MAX_ALPHA)
-        )
         if self.sweep_max <= self.sweep_min:
             raise ConfigError("sweep_max", f"got {self.sweep_max:g}; allowed: a number > sweep_min")
-        set_(self, "sweep_points", as_int("sweep_points", self.sweep_points, low=2, high=MAX_SWEEP))
-        set_(self, "lr", as_float("lr", self.lr, low=0.0, low_open=True))
-        set_(self, "steps", as_int("steps", self.steps, low=0 if mode == "deeplinear" else 1,
-                                   high=MAX_STEPS))  # fmt: skip
-        set_(self, "gap", as_float("gap", self.gap, low=0.0))
-        set_(self, "flip", as_float("flip", self.flip, low=0.0, high=0.5))
-        set_(self, "depth", as_int("depth", self.depth, low=2, high=MAX_DEPTH))
-        svs = _float_tuple("singular_values", self.singular_values)
-        if len(svs) > 64:
-            raise ConfigError("singular_values", f"has {len(svs)} entries; allowed: 1 to 64")
-        set_(self, "singular_values", svs)
-        set_(self, "width", as_int("width", self.width, low=0, high=MAX_D))
-        if mode == "deeplinear" and 0 < self.width < len(svs):
+        if self.mode == "deeplinear" and 0 < self.width < len(self.singular_values):
             raise ConfigError(
-                "width", f"got {self.width}; allowed: 0 (auto) or >= {len(svs)} (one per mode)"
+                "width",
+                f"got {self.width}; allowed: 0 (auto) or >= {len(self.singular_values)} "
+                "(one per mode)",
             )
-        set_(self, "init", as_float("init", self.init, low=0.0, low_open=True, high=1.0))
-        as_choice("init_mode", self.init_mode, INITS)
-        set_(self, "data_seed", as_int("data_seed", self.data_seed, low=0, high=2**31 - 1))
-        set_(self, "records", as_int("records", self.records, low=2, high=100_000))
+        return self
 
     @property
     def alphas(self) -> tuple[float, ...]:
@@ -164,33 +211,3 @@ class Config:
     def hidden(self) -> int:
         """Deep linear hidden width (``width`` or the number of singular values)."""
         return int(self.width) or len(self.singular_values)
-
-    # -- convenience ---------------------------------------------------------------------------
-    @classmethod
-    def create(cls, **kwargs: Any) -> Config:
-        """Build and validate a config from keyword arguments (None means 'mode default')."""
-        return cls(**{k: v for k, v in kwargs.items() if v is not None})
-
-    def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``from_dict(to_dict())`` round-trips."""
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        out["singular_values"] = list(self.singular_values)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Config:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(sorted(known))}")
-        return cls.create(**dict(data))
-
-    def config_hash(self) -> str:
-        """A stable hash of the config (used by sweeps to skip finished runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -219,6 +219,7 @@ def _compare_margin(run: Run, th: Theory) -> dict[str, Any]:
     angle[moved] = margin.angle(np.asarray(s["w"])[moved], np.asarray(v["w_svm"]))
     out["angle"] = angle
     out["final_angle"] = float(angle[-1])
+    out["final_margin"] = float(s["margin"][-1])
     out["final_margin_ratio"] = float(s["margin"][-1]) / float(v["svm_margin"])
     out["final_loss"] = float(s["loss"][-1])
     late = step >= step[-1] / 10.0

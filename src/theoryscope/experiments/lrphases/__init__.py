@@ -10,7 +10,8 @@ Python API::
     from theoryscope.experiments import lrphases
     cfg = lrphases.Config(mode="catapult", width=1000, lr_scale=3.0, steps=200)
     run = lrphases.simulate(cfg, seed=0)       # run.series["loss"], ["ntk"], ["output"]
-    theory = lrphases.predict(cfg)             # phase, boundaries, 2 / eta, peak step
+    theory = lrphases.predict(cfg)             # phase, boundaries, 2 / eta, peak step (give
+                                               # init_seed for the run's own lambda_0)
     agreement = lrphases.compare(run, theory)  # final lambda vs 2 / eta; phase vs predicted
     diagram = lrphases.phase_diagram(cfg)      # final / max loss against eta lambda_0
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from theoryscope.experiments.lrphases import declaration
 from theoryscope.experiments.lrphases.config import ACTIVATIONS, MODES, TARGETS, Config
 from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, register
 
@@ -89,11 +91,22 @@ EXPERIMENT = register(
     Experiment(
         name="lrphases",
         title="Learning-rate phases: catapult and edge of stability",
+        summary="The uv model is lazy below eta lambda_0 = 2, catapults between 2 and 4 and "
+        "diverges above; a small MLP sharpens until its sharpness sits at 2 / eta.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,
         compare=compare,
         theory_to_dict=theory_to_dict,
         plot=plot,
+        config=Config,
+        figures=declaration.FIGURES,
+        metrics=declaration.METRICS,
+        studies=declaration.STUDIES,
+        presets=declaration.PRESETS,
+        estimate=declaration.estimate,
+        commands={"catapult": {"mode": "catapult"}, "eos": {"mode": "eos"}},
+        cite=declaration.CITE,
+        order=50,
     )
 )

@@ -1,20 +1,20 @@
 """Learning-rate phases configuration: the catapult (uv model) and edge-of-stability (MLP) modes.
 
-A :class:`Config` is immutable and JSON-serializable. Every value is validated on construction;
-a bad one raises :class:`~theoryscope.errors.ConfigError` naming the field and the allowed range.
-Fields left as ``None`` take the default of the chosen ``mode`` (see :data:`MODE_DEFAULTS`).
+Declared with :func:`~theoryscope.spec.param`: every field's bounds, help, TeX symbol and source
+live here; validation, the CLI options and the web form are derived from them. A bad value raises
+:class:`~theoryscope.errors.ConfigError` naming the field and the allowed range. Fields left as
+``None`` take the default of the chosen ``mode`` (see :data:`MODE_DEFAULTS`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from theoryscope.core.validation import as_choice, as_float, as_int
+from pydantic import model_validator
+
+from theoryscope.core.validation import as_int
 from theoryscope.errors import ConfigError
+from theoryscope.spec import CliInput, ExperimentConfig, Float, Int, param
 
 #: ``catapult``: two-layer linear net f = v^T U x / sqrt(m) (Lewkowycz et al. 2020, section 2);
 #: ``eos``: full-batch GD on a small MLP with its sharpness tracked (Cohen et al. 2021).
@@ -57,117 +57,137 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
 DEFAULT_LR_SCALE = 3.0
 DEFAULT_EOS_LR = 0.02
 
+LEWKOWYCZ = "Lewkowycz, Bahri, Dyer, Sohl-Dickstein, Gur-Ari 2020, section 2"
+COHEN = "Cohen, Kaur, Li, Kolter, Talwalkar, ICLR 2021"
+LECTURES = "seed 002, lectures 'Sharpness', 'Large learning rates'"
 
-@dataclass(frozen=True)
-class Config:
+
+class Config(ExperimentConfig):
     """Everything that defines one learning-rate-phases run.
 
-    Attributes:
-        mode: ``catapult`` or ``eos`` (:data:`MODES`).
-        width: hidden width m >= 1 (catapult default 1000, eos default 64).
-        depth: hidden layers of the eos MLP, 1..8 (default 3; catapult: the uv model, always 1).
-        d: input dimension (inputs are drawn on the unit sphere, |x| = 1).
-        n: number of training samples (catapult default 1, eos default 64).
-        activation: eos MLP nonlinearity (:data:`ACTIVATIONS`).
-        lr: step size eta > 0. In catapult mode give either ``lr`` or ``lr_scale``.
-        lr_scale: catapult only: eta = lr_scale / lambda_0 with lambda_0 the NTK top eigenvalue of
-            the initialized network, so the phase is set by lr_scale alone (default 3.0).
-        steps: number of full-batch GD steps >= 1.
-        target: labels (:data:`TARGETS`); target_scale their size (>= 0).
-        data_seed: seed of the fixed data set and labels (the network init uses the run seed).
-        sharpness_every: eos: record (loss and sharpness) every this many steps.
-        lanczos_iters: eos: Lanczos steps (Hessian-vector products) per sharpness estimate.
-        dtype: ``float32`` (default) or ``float64``.
+    ``mode``: catapult (the uv model) or eos (an MLP with its sharpness tracked). ``width``,
+    ``depth``, ``d``, ``n``, ``steps``, ``target``, ``target_scale`` default per mode
+    (:data:`MODE_DEFAULTS`). Catapult takes either ``lr`` or ``lr_scale`` (eta = lr_scale /
+    lambda_0, lambda_0 the NTK top eigenvalue of the initialized network; default 3.0); eos takes
+    ``lr`` (default 0.02). ``data_seed`` fixes the data; ``init_seed`` the network init (it
+    follows the run seed unless given, so the theory sees the very lambda_0 the run starts from;
+    None: the run seed draws the init and the theory uses the infinite-width lambda_0).
     """
 
-    mode: str = "catapult"
-    width: int | None = None
-    depth: int | None = None
-    d: int | None = None
-    n: int | None = None
-    activation: str = "tanh"
-    lr: float | None = None
-    lr_scale: float | None = None
-    steps: int | None = None
-    target: str | None = None
-    target_scale: float | None = None
-    data_seed: int = 0
-    sharpness_every: int = 10
-    lanczos_iters: int = 10
-    dtype: str = "float32"
+    cli_inputs: ClassVar[tuple[CliInput, ...]] = (
+        CliInput("float64", "Compute in float64 (default float32).", flag=True,
+                 sets={"dtype": "float64"}),
+        CliInput("every", "eos: the same as --sharpness-every (its short name)."),
+    )  # fmt: skip
+    #: The init seed follows the run seed unless given (predict must see the run's lambda_0).
+    follows_seed: ClassVar[tuple[str, ...]] = ("init_seed",)
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        mode = as_choice("mode", self.mode, MODES)
-        defaults = MODE_DEFAULTS[mode]
-        for name in ("width", "depth", "d", "n", "steps", "target", "target_scale"):
-            if getattr(self, name) is None:
-                set_(self, name, defaults[name])
-        set_(self, "width", as_int("width", self.width, low=1, high=MAX_WIDTH))
-        set_(self, "depth", as_int("depth", self.depth, low=1, high=MAX_DEPTH))
-        if mode == "catapult" and self.depth != 1:
-            raise ConfigError(
-                "depth", f"got {self.depth} in mode catapult; allowed: 1 (the uv model)"
-            )
-        set_(self, "d", as_int("d", self.d, low=1, high=MAX_D))
-        set_(self, "n", as_int("n", self.n, low=1, high=MAX_N))
-        as_choice("activation", self.activation, ACTIVATIONS)
-        set_(self, "steps", as_int("steps", self.steps, low=1, high=MAX_STEPS))
-        as_choice("target", self.target, TARGETS)
-        set_(self, "target_scale", as_float("target_scale", self.target_scale, low=0.0))
-        set_(self, "data_seed", as_int("data_seed", self.data_seed, low=0, high=2**31 - 1))
-        set_(
-            self,
-            "sharpness_every",
-            as_int("sharpness_every", self.sharpness_every, low=1, high=100_000),
-        )
-        set_(self, "lanczos_iters", as_int("lanczos_iters", self.lanczos_iters, low=2, high=1000))
-        as_choice("dtype", self.dtype, DTYPES)
-        lr, lr_scale = self.lr, self.lr_scale
-        if lr is not None:
-            lr = as_float("lr", lr, low=0.0, low_open=True)
-        if lr_scale is not None:
-            lr_scale = as_float("lr_scale", lr_scale, low=0.0, low_open=True)
+    mode: Literal["catapult", "eos"] = param(
+        "catapult", help="catapult: the uv model f = v^T U x / sqrt(m) (lazy / catapult / "
+        "divergent in eta lambda_0); eos: a tanh/relu MLP whose sharpness meets 2 / eta.",
+        cite=f"{LEWKOWYCZ}; {COHEN}", group="model",
+    )  # fmt: skip
+    width: Int | None = param(
+        None, ge=1, le=MAX_WIDTH, help="Hidden width m (none: 1000 catapult, 64 eos).", tex="m",
+        cite=LEWKOWYCZ, web_max=100_000, group="model", widget="log-slider",
+    )  # fmt: skip
+    depth: Int | None = param(
+        None, ge=1, le=MAX_DEPTH, help="Hidden layers of the eos MLP (none: 3; catapult: 1, "
+        "the uv model).", tex="L", group="model", modes=("eos",),
+    )  # fmt: skip
+    d: Int | None = param(
+        None, ge=1, le=MAX_D, help="Input dimension (none: 4; inputs on the unit sphere, "
+        "|x| = sqrt(d) in eos).", tex="d", web_max=256, group="data",
+    )  # fmt: skip
+    n: Int | None = param(
+        None, ge=1, le=MAX_N, help="Training samples (none: 1 catapult, 64 eos).", tex="n",
+        web_max=1024, group="data",
+    )  # fmt: skip
+    activation: Literal["tanh", "relu"] = param(
+        "tanh", help="Nonlinearity of the eos MLP.", tex=r"\phi", cite=COHEN, group="model",
+        modes=("eos",),
+    )  # fmt: skip
+    lr: Float | None = param(
+        None, gt=0, cap=1e6, help="Step size eta (eos: none = 0.02; catapult: instead of "
+        "lr_scale).", tex=r"\eta", group="training", widget="log-slider",
+    )  # fmt: skip
+    lr_scale: Float | None = param(
+        None, gt=0, cap=1e3, help="Catapult: eta = lr_scale / lambda_0 (sets the phase; none: "
+        "3.0 unless lr is given).", tex=r"\eta\lambda_0", cite=LEWKOWYCZ, group="training",
+        modes=("catapult",),
+    )  # fmt: skip
+    steps: Int | None = param(
+        None, ge=1, le=MAX_STEPS, help="Full-batch GD steps (none: 200 catapult, 3000 eos).",
+        web_max=200_000, group="training", widget="log-slider",
+    )  # fmt: skip
+    target: Literal["zero", "random", "teacher"] | None = param(
+        None, help="Labels: zero, random N(0, scale^2) or a tanh teacher (none: zero catapult, "
+        "random eos).", group="data",
+    )  # fmt: skip
+    target_scale: Float | None = param(
+        None, ge=0, cap=1e3, help="Size of the labels (none: 1 catapult, 2 eos).", group="data",
+    )  # fmt: skip
+    data_seed: Int = param(
+        0, ge=0, le=2**31 - 1, help="Seed of the data set and labels.", group="data",
+        advanced=True,
+    )  # fmt: skip
+    init_seed: Int | None = param(
+        None, ge=0, le=2**31 - 1, help="Seed of the network init (follows --seed unless given; "
+        "the theory computes lambda_0 from this very init).", group="model", advanced=True,
+    )  # fmt: skip
+    sharpness_every: Int = param(
+        10, ge=1, le=100_000, help="eos: record loss and sharpness every this many steps.",
+        group="recording", modes=("eos",), sweepable=False,
+    )  # fmt: skip
+    lanczos_iters: Int = param(
+        10, ge=2, le=1000, help="eos: Lanczos steps (Hessian-vector products) per sharpness "
+        "estimate.", web_max=100, group="numerics", modes=("eos",), advanced=True,
+    )  # fmt: skip
+    dtype: Literal["float32", "float64"] = param(
+        "float32", help="Arithmetic of the run.", group="numerics",
+    )  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_defaults(cls, data: Any) -> Any:
+        """Fields left as None take the mode's default; catapult takes lr or lr_scale (default
+        lr_scale 3), eos takes lr only (default 0.02); ``every`` is ``sharpness_every``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "every" in data:
+            every = data.pop("every")
+            if every is not None:
+                if data.get("sharpness_every") is not None:
+                    raise ConfigError(
+                        "every", "given together with sharpness_every; allowed: one of them"
+                    )
+                data["sharpness_every"] = as_int("every", every, low=1, high=100_000)
+        mode = data.get("mode", "catapult")
+        if not isinstance(mode, str) or mode not in MODE_DEFAULTS:
+            return data  # the mode's own check names it
+        for name, value in MODE_DEFAULTS[mode].items():
+            if data.get(name) is None:
+                data[name] = value
+        lr, lr_scale = data.get("lr"), data.get("lr_scale")
         if mode == "catapult":
             if lr is not None and lr_scale is not None:
                 raise ConfigError(
                     "lr_scale", "given together with lr; allowed: one of lr, lr_scale"
                 )
             if lr is None and lr_scale is None:
-                lr_scale = DEFAULT_LR_SCALE
+                data["lr_scale"] = DEFAULT_LR_SCALE
         else:
             if lr_scale is not None:
                 raise ConfigError("lr_scale", "only for mode catapult; allowed: lr in mode eos")
             if lr is None:
-                lr = DEFAULT_EOS_LR
-        set_(self, "lr", lr)
-        set_(self, "lr_scale", lr_scale)
+                data["lr"] = DEFAULT_EOS_LR
+        return data
 
-    # -- convenience ---------------------------------------------------------------------------
-    @classmethod
-    def create(cls, **kwargs: Any) -> Config:
-        """Build and validate a config from keyword arguments (None means 'mode default')."""
-        return cls(**{k: v for k, v in kwargs.items() if v is not None})
-
-    def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
-
-    # -- serialization -------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``from_dict(to_dict())`` round-trips."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Config:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected with one clear line."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(sorted(known))}")
-        return cls.create(**dict(data))
-
-    def config_hash(self) -> str:
-        """A stable hash of the config (used by sweeps to skip finished runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    @model_validator(mode="after")
+    def _mode_rules(self) -> Config:
+        if self.mode == "catapult" and self.depth != 1:
+            raise ConfigError(
+                "depth", f"got {self.depth} in mode catapult; allowed: 1 (the uv model)"
+            )
+        return self

@@ -109,18 +109,35 @@ def _finish(
     )
 
 
+def init_seed(config: Config, seed: int) -> int:
+    """The seed of the network init: ``config.init_seed`` when given (the CLI sets it to the run
+    seed, so :func:`~.theory.predict` sees the same init), else the run seed."""
+    return int(config.init_seed) if config.init_seed is not None else int(seed)
+
+
 def catapult_init(config: Config, seed: int) -> dict[str, Any]:
-    """Data, initial parameters, lambda_0 and the step eta (lr, or lr_scale / lambda_0)."""
+    """Data, initial parameters, lambda_0 and the step eta (lr, or lr_scale / lambda_0).
+
+    Call inside ``jax.enable_x64(config.dtype == "float64")`` (as :func:`initial_state` does).
+    """
     dt = _dtype(config)
     x_np, y_np = make_data(config)
     x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
-    u_np, v_np = uv.init_params(seed, int(config.width or 1), x.shape[1])
+    u_np, v_np = uv.init_params(init_seed(config, seed), int(config.width or 1), x.shape[1])
     u, v = jnp.asarray(u_np, dtype=dt), jnp.asarray(v_np, dtype=dt)
     st = uv.init_state(u, v, x, y)
     lam0 = float(st["lambda0"])
     eta = float(config.lr) if config.lr is not None else float(config.lr_scale or 0.0) / lam0
     first = {k: float(val) for k, val in st["record"].items()}
     return {"x": x, "y": y, "u": u, "v": v, "lambda0": lam0, "eta": eta, "first": first}
+
+
+def initial_state(config: Config, seed: int) -> dict[str, float]:
+    """lambda_0, eta and the initial loss of the initialized uv network, computed exactly as
+    :func:`simulate_catapult` computes them (same code, dtype and init): the theory's source."""
+    with jax.enable_x64(config.dtype == "float64"):
+        init = catapult_init(config, seed)
+    return {"lambda0": init["lambda0"], "eta": init["eta"], "initial_loss": init["first"]["loss"]}
 
 
 def simulate_catapult(
@@ -165,6 +182,7 @@ def simulate_catapult(
         "eta": init["eta"],
         "eta_lambda0": init["eta"] * init["lambda0"],
         "initial_loss": first["loss"],
+        "init_seed": init_seed(config, seed),
     }
     return _finish(config, seed, rec, keys, summary, stopped, started)
 
@@ -189,7 +207,7 @@ def simulate_eos(
         x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
         width, depth = int(config.width or 1), int(config.depth or 1)
         dims = tuple(mlp.layer_dims(x.shape[1], width, depth))
-        theta_np, vec_np = mlp.init_flat(seed, dims)
+        theta_np, vec_np = mlp.init_flat(init_seed(config, seed), dims)
         theta, vec = jnp.asarray(theta_np, dtype=dt), jnp.asarray(vec_np, dtype=dt)
         eta = jnp.asarray(config.lr, dtype=dt)
         every = int(config.sharpness_every)
@@ -227,5 +245,6 @@ def simulate_eos(
         "two_over_eta": 2.0 / float(config.lr or 1.0),
         "initial_loss": loss0,
         "n_params": int(theta.shape[0]),
+        "init_seed": init_seed(config, seed),
     }
     return _finish(config, seed, rec, keys, summary, stopped, started)

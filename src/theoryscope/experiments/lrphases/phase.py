@@ -18,6 +18,7 @@ from theoryscope.core.validation import as_float, as_int
 from theoryscope.errors import ConfigError
 from theoryscope.experiments.lrphases import uv
 from theoryscope.experiments.lrphases.config import Config
+from theoryscope.experiments.lrphases.data import infinite_width_ntk
 from theoryscope.experiments.lrphases.engine import _dtype, catapult_init, divergence_cap
 from theoryscope.experiments.lrphases.theory import (
     DIVERGENT_BOUNDARY,
@@ -69,6 +70,12 @@ def phase_diagram(
     ]
     predicted = [phase_of(float(a)) for a in scales]
     return {
+        "lambda0_infinite_width": infinite_width_ntk(np.asarray(init["x"], dtype=np.float64)),
+        "dtype": config.dtype,
+        "boundaries_measured": [
+            measured_boundary(scales, measured, "lazy", "catapult"),
+            measured_boundary(scales, measured, "catapult", "divergent"),
+        ],
         "width": int(config.width or 1),
         "steps": int(config.steps or 1),
         "seed": seed,
@@ -85,3 +92,18 @@ def phase_diagram(
         "boundaries": [LAZY_BOUNDARY, DIVERGENT_BOUNDARY],
         "seconds": time.perf_counter() - started,
     }
+
+
+def measured_boundary(
+    scales: np.ndarray, phases: list[str], below: str, above: str
+) -> float | None:
+    """Where the measured phase changes from ``below`` to ``above`` along the eta lambda_0 grid:
+    the midpoint between the last ``below`` point and the first ``above`` point after it
+    (None when the grid does not show both)."""
+    last_below = None
+    for a, phase in zip(scales, phases, strict=True):
+        if phase == below:
+            last_below = float(a)
+        elif phase == above and last_below is not None:
+            return 0.5 * (last_below + float(a))
+    return None

@@ -9,6 +9,14 @@ initial NTK curvature (top eigenvalue of Theta / n),
 
 Edge of stability (Cohen et al. 2021): full-batch GD sharpens until S ~ 2 / eta and then hovers
 there (2 / eta is the stability threshold of GD on a quadratic, lecture "Sharpness").
+
+One source of truth: every catapult prediction (phase, boundaries 2 / lambda_0 and 4 / lambda_0,
+2 / eta, peak step, lazy loss curve) is made here, and :func:`compare` reports these very numbers
+beside the measured ones. With ``config.init_seed`` (which the CLI sets to the run seed) the
+prediction uses the lambda_0 and the initial loss of the initialized network, computed by the
+same code as the run; without it (a Python call that leaves it None, a sweep that does not fill
+it) it uses the infinite-width lambda_0 = lambda_max(2 X X^T / n) and the expected initial
+residual 1 + mean(y^2), and says so (``lambda0_source``).
 """
 
 from __future__ import annotations
@@ -32,10 +40,15 @@ EOS_LATE_FRACTION = 0.5
 EOS_CROSSING_FRACTION = 0.9
 
 
+#: Where a catapult theory's lambda_0 comes from.
+FROM_INIT = "initialized network"
+FROM_INFINITE_WIDTH = "infinite width"
+
+
 @dataclass
 class Theory:
-    """Predictions that need only the config (catapult uses the infinite-width lambda_0 when
-    the config gives ``lr`` rather than ``lr_scale``)."""
+    """Predictions that need only the config (module docstring: the initialized network's
+    lambda_0 when ``init_seed`` is given, else the infinite-width one)."""
 
     mode: str
     eta: float | None
@@ -47,6 +60,13 @@ class Theory:
     two_over_eta: float | None
     peak_step: float | None  # catapult: predicted step of the loss peak
     width: int
+    lambda0_source: str | None = None  # FROM_INIT or FROM_INFINITE_WIDTH (catapult)
+    lambda0_infinite_width: float | None = None
+    initial_loss: float | None = None  # L_0 of the initialized network (FROM_INIT only)
+    init_seed: int | None = None
+    #: Lazy phase with a known init: L_0 (1 - eta lambda_0)^(2t) on at most 1000 steps.
+    lazy_curve_step: list[float] | None = None
+    lazy_curve_loss: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,23 +116,45 @@ def predict(config: Config) -> Theory:
         )  # fmt: skip
     x, y = make_data(config)
     lam_inf = infinite_width_ntk(x)
-    if config.lr_scale is not None:
-        a = float(config.lr_scale)
-        eta: float | None = None  # set per seed from the measured lambda_0
+    eta: float | None
+    if config.init_seed is not None:
+        from theoryscope.experiments.lrphases.engine import initial_state
+
+        state = initial_state(config, int(config.init_seed))
+        lam0, eta, loss0 = state["lambda0"], state["eta"], state["initial_loss"]
+        a = eta * lam0
+        residual_sq = 2.0 * loss0  # g_0^2 of the one sample (L_0 = g_0^2 / 2)
+        source, initial_loss = FROM_INIT, loss0
     else:
-        eta = float(config.lr or 0.0)
-        a = eta * lam_inf
+        lam0, source, initial_loss = lam_inf, FROM_INFINITE_WIDTH, None
+        residual_sq = 1.0 + float(np.mean(y**2))  # E g_0^2 = |x|^2 + y^2
+        if config.lr_scale is not None:
+            a = float(config.lr_scale)
+            eta = None  # set per seed from the measured lambda_0
+        else:
+            eta = float(config.lr or 0.0)
+            a = eta * lam0
+    lazy_step = lazy_curve = None
+    if initial_loss is not None and phase_of(a) == "lazy":
+        grid = np.unique(np.round(np.linspace(0, int(config.steps or 1), 1000)))
+        lazy_step, lazy_curve = grid.tolist(), lazy_loss(initial_loss, a, grid).tolist()
     return Theory(
         mode="catapult",
         eta=eta,
-        lambda0=lam_inf,
+        lambda0=lam0,
         eta_lambda0=a,
         phase=phase_of(a),
-        lazy_max=2.0 / lam_inf,
-        divergent_min=4.0 / lam_inf,
+        lazy_max=2.0 / lam0,
+        divergent_min=4.0 / lam0,
         two_over_eta=2.0 / eta if eta else None,
-        peak_step=peak_step(a, width, 1.0 + float(np.mean(y**2)), lam_inf),
+        peak_step=peak_step(a, width, residual_sq, lam0),
         width=width,
+        lambda0_source=source,
+        lambda0_infinite_width=lam_inf,
+        initial_loss=initial_loss,
+        init_seed=config.init_seed,
+        lazy_curve_step=lazy_step,
+        lazy_curve_loss=lazy_curve,
     )
 
 
@@ -158,6 +200,8 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
 
 
 def _compare_catapult(run: Run, theory: Theory) -> dict[str, Any]:
+    """Measured eta, lambda_0, phase, peak, final lambda beside the theory's predictions (every
+    ``*_predicted`` number is the theory's own, never recomputed here)."""
     s = run.series
     eta = float(run.summary.get("eta", theory.eta or math.nan))
     lam0 = float(run.summary.get("lambda0", theory.lambda0 or math.nan))
@@ -165,11 +209,18 @@ def _compare_catapult(run: Run, theory: Theory) -> dict[str, Any]:
     out: dict[str, Any] = {
         "eta": eta,
         "lambda0": lam0,
-        "lambda0_infinite_width": theory.lambda0,
+        "lambda0_predicted": theory.lambda0,
+        "lambda0_source": theory.lambda0_source,
+        "lambda0_infinite_width": theory.lambda0_infinite_width,
         "eta_lambda0": a,
-        "phase_predicted": phase_of(a),
+        "eta_lambda0_predicted": theory.eta_lambda0,
+        "phase_predicted": theory.phase,
         "phase_measured": measured_phase(run),
         "two_over_eta": 2.0 / eta,
+        "four_over_eta": 4.0 / eta,
+        "lazy_max": theory.lazy_max,
+        "divergent_min": theory.divergent_min,
+        "peak_step_predicted": theory.peak_step,
     }
     out["phase_agrees"] = out["phase_predicted"] == out["phase_measured"]
     if len(s.get("step", ())) == 0:
@@ -184,11 +235,12 @@ def _compare_catapult(run: Run, theory: Theory) -> dict[str, Any]:
         final_loss=float(loss[-1]),
         max_loss=float(np.max(loss)),
         peak_step_measured=int(step[int(np.argmax(loss))]),
-        peak_step_predicted=peak_step(a, theory.width, 2.0 * float(loss[0]), lam0),
         ntk_change=float((final_lam - lam0) / lam0),
     )
-    if a < LAZY_BOUNDARY:
-        pred = lazy_loss(float(loss[0]), a, step)
+    a_pred = theory.eta_lambda0 if theory.eta_lambda0 is not None else a
+    if theory.phase == "lazy" and a_pred < LAZY_BOUNDARY:
+        loss0 = theory.initial_loss if theory.initial_loss is not None else float(loss[0])
+        pred = lazy_loss(loss0, a_pred, step)
         # compare where the loss is resolvable: f = v.Ux / sqrt(m) sums O(1) terms, so rounding
         # leaves an absolute error ~ eps sqrt(m) in f once it is small
         floor = 1e-10 if run.config.get("dtype") == "float64" else 1e-4
@@ -223,6 +275,7 @@ def _compare_eos(run: Run, theory: Theory) -> dict[str, Any]:
         late_loss = loss[start:]
         out.update(
             late_window_start_step=int(step[start]),
+            late_sharpness_mean=float(np.mean(sharp[start:])),
             late_sharpness_ratio_mean=float(np.mean(late)),
             late_sharpness_ratio_std=float(np.std(late)),
             late_sharpness_ratio_max=float(np.max(late)),

@@ -4,8 +4,10 @@
     (Arjevani, Bruna, Kileel, Polak, Trager 2025, arXiv 2501.06074)
 
     population  exact loss E[(f_W - f*)^2] through the Hermite kernel; p = 2: 2||D||_F^2 + tr(D)^2
-    landscape   r >= r*: GD reaches loss 0 from random init (no spurious minima, Du & Lee 2018);
-                r < r*: it reaches the best rank-r loss 2 sum_{j>r} lambda_j^2 + 2 T_r^2 / (r + 2)
+    landscape   r >= r*: loss 0 is reachable; no spurious minima is proven for r >= d
+                (Soltanolkotabi, Javanmard & Lee 2019) or with weight decay (Du & Lee 2018), and
+                observed here for r* <= r < d; r < r*: GD reaches the best rank-r loss
+                2 sum_{j>r} lambda_j^2 + 2 T_r^2 / (r + 2)
     incremental small init: the teacher's eigen-directions are learned one by one, largest
                 first, at t_j ~ log(1 / init^2) / (16 lambda_j + trace term)
 
@@ -26,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from theoryscope.experiments.polynets.config import DEGREES, TEACHERS, Config
+from theoryscope.experiments.polynets import declaration
+from theoryscope.experiments.polynets.config import DEGREES, PAPER, TEACHERS, Config
 from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, register
 
 __all__ = [
@@ -74,11 +77,14 @@ def theory_to_dict(theory: Any) -> dict[str, Any]:
     return to_dict(theory)
 
 
-def landscape(config: Config, widths: Iterable[int], seeds: Iterable[int]) -> dict[str, Any]:
-    """Success rate and final / optimal loss per student width (seeds batched)."""
+def landscape(
+    config: Config, widths: Iterable[int], seeds: Iterable[int], **kwargs: Any
+) -> dict[str, Any]:
+    """Success rate and final / optimal loss per student width (seeds batched); ``progress``
+    and ``should_stop`` as in :func:`.engine.landscape`."""
     from theoryscope.experiments.polynets.engine import landscape as run_landscape
 
-    return run_landscape(config, [int(w) for w in widths], [int(s) for s in seeds])
+    return run_landscape(config, [int(w) for w in widths], [int(s) for s in seeds], **kwargs)
 
 
 def plot(run: Run, theory: Any = None, **kwargs: Any) -> Any:
@@ -92,11 +98,23 @@ EXPERIMENT = register(
     Experiment(
         name="polynets",
         title="Shallow polynomial networks: teacher-student landscape and incremental learning",
+        summary="f_W(x) = sum_i (w_i . x)^p on Gaussian inputs: a width-r student of a width-r* "
+        "teacher reaches loss 0 (r >= r*) or the best rank-r loss (r < r*), learning the "
+        "teacher's directions one by one from a small init.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,
         compare=compare,
         theory_to_dict=theory_to_dict,
         plot=plot,
+        config=Config,
+        figures=declaration.FIGURES,
+        metrics=declaration.METRICS,
+        studies=declaration.STUDIES,
+        presets=declaration.PRESETS,
+        estimate=declaration.estimate,
+        commands={"train": {}},
+        cite=PAPER,
+        order=70,
     )
 )

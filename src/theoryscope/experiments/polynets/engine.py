@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -184,23 +185,50 @@ def simulate(
     )
 
 
-def landscape(config: Config, widths: list[int], seeds: list[int]) -> dict[str, Any]:
+#: GD steps between two polls of ``should_stop`` (and progress reports) in :func:`landscape`.
+LANDSCAPE_CHUNK = 500
+
+
+def landscape(
+    config: Config,
+    widths: list[int],
+    seeds: list[int],
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: StopPredicate | None = None,
+) -> dict[str, Any]:
     """Success rate and final / optimal loss per student width, all seeds batched together.
 
     Each width runs ``config.steps`` GD steps on the configured loss from init ``config.init``;
     success = final population loss within SUCCESS_TOL x E[f*^2] of the predicted optimum.
+    ``progress(fraction, message)`` is told every :data:`LANDSCAPE_CHUNK` steps, when
+    ``should_stop()`` is also polled: a stopped landscape returns the widths it finished
+    (``"stopped": True``).
     """
     from theoryscope.experiments.polynets.theory import predict, success
 
     started = time.perf_counter()
     w_star = make_teacher(config)
     x = make_samples(config)
-    rows = []
-    for r in widths:
+    rows: list[dict[str, Any]] = []
+    total = max(1, len(widths) * int(config.steps))
+    stopped = False
+    for index, r in enumerate(widths):
         cfg = config.replace(width=r)
         theory = predict(cfg)
-        w0 = init_students(cfg, seeds)
-        w, _ = gd(cfg, w0, w_star, x, int(cfg.steps))
+        w = init_students(cfg, seeds)
+        done = 0
+        while done < int(cfg.steps):
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            length = min(LANDSCAPE_CHUNK, int(cfg.steps) - done)
+            w, _ = gd(cfg, w, w_star, x, length)
+            done += length
+            if progress is not None:
+                progress((index * int(cfg.steps) + done) / total, f"width {r}: step {done}")
+        if stopped:
+            break
         with np.errstate(over="ignore", invalid="ignore"):
             final = loss_and_grad(int(cfg.degree), w, w_star, grad=False)[0]
         ok = [success(float(f), theory.optimal_loss, theory.teacher_norm) for f in final]
@@ -230,5 +258,7 @@ def landscape(config: Config, widths: list[int], seeds: list[int]) -> dict[str, 
         "seeds": list(seeds),
         "teacher_norm": predict(config).teacher_norm,
         "rows": rows,
+        "diverged": int(sum(row["diverged"] for row in rows)),
+        "stopped": stopped,
         "seconds": time.perf_counter() - started,
     }

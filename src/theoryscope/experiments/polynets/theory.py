@@ -2,8 +2,16 @@
 
 Landscape (Arjevani et al. 2025, arXiv 2501.06074, section 6; Du & Lee 2018; Soltanolkotabi,
 Javanmard & Lee 2019, thm 2.1): for p = 2 and Gaussian data the loss in function space is
-L(M) = 2 ||M - M*||_F^2 + (tr(M - M*))^2 on {M psd, rank <= r}; when r >= r* every local minimum
-is global (loss 0), so GD from a random init succeeds.
+L(M) = 2 ||M - M*||_F^2 + (tr(M - M*))^2 on {M psd, rank <= r}. When r >= r* the teacher is
+representable (loss 0 is reachable: the regime is called ``over-parameterized``). What is
+*proven* about the landscape in W: for r >= d the rank constraint is void and every local minimum
+is global with every saddle strict (Soltanolkotabi, Javanmard & Lee 2019, thm 2.1, quadratic
+activations, any data), and with a weight-decay term every local minimum is global once
+r >= sqrt(2n) for n samples (Du & Lee 2018). For r* <= r < d those results do not apply and this
+code claims no guarantee; Arjevani et al. (section 6) characterize the critical points of the
+Gaussian problem (an Eckart-Young variant, used below for the best rank-r loss). What is
+*observed* (docs/polynets.md, ``polynets landscape``): GD from random inits reached loss 0 at
+every width r >= r* in every seed we ran, r < d included.
 
 Best rank-r loss (the paper's Eckart-Young variant for the data-induced metric, section 6):
 for fixed eigenvalues mu of M the trace term is fixed and <M, M*> is largest with eigenvectors
@@ -227,4 +235,30 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
         if eigs and theory.optimal_eigs:
             out["final_eigs"] = [float(e) for e in eigs]
             out["optimal_eigs"] = theory.optimal_eigs[: len(eigs)]
+        out["directions"] = _directions(out, theory)
     return out
+
+
+def _directions(agreement: dict[str, Any], theory: Theory) -> list[dict[str, Any]]:
+    """One row per teacher direction j (1-based): its eigenvalue, learning time measured /
+    predicted / naive, final eigenvalue of M and the optimal one (for per-direction metrics)."""
+    measured = agreement.get("learn_times_measured") or []
+    predicted = agreement.get("learn_times_predicted") or []
+    naive = theory.naive_learn_times or []
+    final = agreement.get("final_eigs") or []
+    optimal = agreement.get("optimal_eigs") or []
+    lam = theory.teacher_eigs or []
+    rows = []
+    for j in range(len(predicted)):
+        rows.append(
+            {
+                "j": j + 1,
+                "teacher_eig": lam[j] if j < len(lam) else None,
+                "t_measured": measured[j] if j < len(measured) else None,
+                "t_predicted": predicted[j],
+                "t_naive": naive[j] if j < len(naive) else None,
+                "final_eig": final[j] if j < len(final) else None,
+                "optimal_eig": optimal[j] if j < len(optimal) else None,
+            }
+        )
+    return rows

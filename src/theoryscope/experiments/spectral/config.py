@@ -78,7 +78,7 @@ class Config(ExperimentConfig):
     )  # fmt: skip
     records: Int = param(
         200, ge=2, le=100_000, help="Recorded points (log-spaced in the step).",
-        web_max=20_000, group="recording", advanced=True, sweepable=False,
+        web_max=20_000, group="recording", advanced=True,
     )  # fmt: skip
     bias_lr: Float = param(
         1.0, ge=0, cap=1e6, help="full mode: the biases step with bias_lr * lr (0 freezes them).",

@@ -25,7 +25,7 @@ layers): E[Theta(x, x)] = 2 L |x|^2 / n_0 (spec 5).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -87,8 +87,17 @@ def _jacobians(keys, widths):
     return jax.vmap(one)(keys)
 
 
-def jacobian_moments(widths: Any, *, nets: int = 20000, seed: int = 0) -> dict[str, Any]:
-    """Monte Carlo m2, m4 of dz/dx_p (averaged over p within each net) with standard errors."""
+def jacobian_moments(
+    widths: Any,
+    *,
+    nets: int = 20000,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Monte Carlo m2, m4 of dz/dx_p (averaged over p within each net) with standard errors.
+
+    ``progress(fraction)`` is told after each batch of networks.
+    """
     w = parse_widths(widths)
     nets = as_int("nets", nets, low=2)
     seed = as_int("seed", seed, low=0)
@@ -103,6 +112,8 @@ def jacobian_moments(widths: Any, *, nets: int = 20000, seed: int = 0) -> dict[s
         if take < batch:
             kb = jnp.concatenate([kb, keys[: batch - take]])
         js.append(np.asarray(_jacobians(kb, w), dtype=np.float64)[:take])
+        if progress is not None:
+            progress(min(1.0, (start + take) / nets))
     j = np.concatenate(js)
     s2, s4 = np.mean(j**2, axis=1), np.mean(j**4, axis=1)
     return {

@@ -22,7 +22,7 @@ C_b + C_w / n_{L-1} a^(L-1)(x) . a^(L-1)(x') converges to K^(L) the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -180,13 +180,16 @@ def convergence(
     cb: float | Sequence[float] = 0.0,
     seed: int = 0,
     dtype: str = "float32",
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Finite-width kernels against K^(L) and Theta^(L) as the width grows (spec 2, 4).
 
     For each width: the mean over nets of the relative Frobenius deviation of the empirical NTK
     and of the feature kernel from the infinite-width kernels (with standard errors), and the
     output covariance over nets (E f f^T) with its deviation. The fitted log-log slopes of the
-    first two are about -1/2.
+    first two are about -1/2. ``progress(fraction, message)`` is told before each width;
+    ``should_stop`` is polled between widths (the rows done so far are returned).
     """
     widths = tuple(as_int("widths", w, low=1) for w in widths)
     if len(widths) < 2:
@@ -198,6 +201,10 @@ def convergence(
     k_norm, t_norm = np.linalg.norm(inf.nngp), np.linalg.norm(inf.ntk)
     rows = []
     for i, w in enumerate(widths):
+        if should_stop is not None and should_stop():
+            break
+        if progress is not None:
+            progress(i / len(widths), f"width {w}")
         s = sample_networks(
             x,
             activation=activation,
@@ -223,7 +230,7 @@ def convergence(
                 "cov_dev": float(np.linalg.norm(cov - inf.nngp) / k_norm),
             }
         )
-    w_arr = np.asarray(widths, float)
+    w_arr = np.asarray([r["width"] for r in rows], float)
     return {
         "rows": rows,
         "slope_ntk": _slope(w_arr, np.asarray([r["ntk_dev"] for r in rows])),

@@ -108,10 +108,14 @@ class Group:
         }
 
 
+#: Config columns of a sweep row (the expander's ``describe``) that can split groups.
+_CONFIG_COLUMNS = ("k", "d", "lr", "batch", "mode")
+
+
 def _varying(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     keys = []
     for key in rows[0] if rows else []:
-        if key in _VARYING_SKIP or key.startswith(("t_half", "t_rise", "ratio")):
+        if key in _VARYING_SKIP or key not in _CONFIG_COLUMNS:
             continue
         if len({str(r.get(key)) for r in rows}) > 1:
             keys.append(key)
