@@ -36,7 +36,7 @@ SMALL_LAZY = {"n": 10, "d": 5, "width": 2000, "steps": 100, "chunk": 10}
 
 # -- API -----------------------------------------------------------------------------------------
 def test_page_and_meta(client):
-    page = client.get("/widenets")
+    page = client.get("/widenets/lab")
     assert page.status_code == 200
     assert "widenets.js" in page.text and "Wide networks" in page.text
     assert 'href="/widenets"' in client.get("/expander").text  # nav link from the Expander lab
@@ -214,7 +214,7 @@ def test_widenets_page_in_chromium(server):
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
         try:
-            page.goto(f"{server}/widenets")
+            page.goto(f"{server}/widenets/lab")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert page.locator(".katex").count() > 15  # formulas typeset
             assert page.get_by_test_id("nav-expander").get_attribute("href") == "/expander"

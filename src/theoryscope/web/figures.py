@@ -13,6 +13,7 @@ matplotlib is not thread-safe: every drawing holds :data:`MPL_LOCK`.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -108,7 +109,7 @@ def run_figure_bytes(store: RunStore, run_id: str, fmt: str) -> bytes:
         if study is None or study.figure is None:
             raise ConfigError("format", f"study {stored.study!r} has no figure")
         with MPL_LOCK:
-            return _save(study.figure(stored.summary), fmt)
+            return _save(study.figure(restore_nan(stored.summary)), fmt)
     if experiment.figures:
         docs = run_documents(stored, series)
         with MPL_LOCK:
@@ -125,11 +126,30 @@ def run_figure_bytes(store: RunStore, run_id: str, fmt: str) -> bytes:
         return _save(experiment.plot(as_run, stored.theory), fmt)
 
 
+def restore_nan(value: Any) -> Any:
+    """A stored result as its study returned it: the store writes NaN and inf as null, so a
+    null inside a list of numbers is read back as NaN (what a figure expects of a diverged
+    point)."""
+    if isinstance(value, Mapping):
+        return {k: restore_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [restore_nan(v) for v in value]
+
+        def number(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        if any(number(v) for v in items) and all(v is None or number(v) for v in items):
+            return [math.nan if v is None else v for v in items]
+        return items
+    return value
+
+
 def study_figure_png(study: Study, result: Mapping[str, Any]) -> bytes:
+    """The study's own figure of a stored result."""
     if study.figure is None:
         raise ConfigError("study", f"{study.name!r} declares no figure")
     with MPL_LOCK:
-        return _save(study.figure(result), "png", dpi=100)
+        return _save(study.figure(restore_nan(result)), "png", dpi=100)
 
 
 def _theory_panel(figure: Figure, docs: Mapping[str, Any]) -> Figure:

@@ -436,13 +436,17 @@ function agreementCell(row) {
   return `<span class="muted">—</span>`;
 }
 
-function metricsTable(table, rows, empty) {
-  if (!rows || !rows.length) {
-    table.innerHTML = `<tr><td class="empty">${escapeHtml(empty)}</td></tr>`;
+function metricsTable(table, allRows, empty) {
+  // rows with neither a simulated nor a predicted number do not apply to this run (another mode)
+  const rows = (allRows || []).filter((r) => r.simulated != null || r.predicted != null);
+  const skipped = (allRows || []).length - rows.length;
+  if (!rows.length) {
+    table.innerHTML = `<tr><td class="empty">${escapeHtml(allRows && allRows.length ? "no metric applies to this run" : empty)}</td></tr>`;
     return;
   }
   const head = `<tr><th scope="col">quantity</th><th scope="col">symbol</th><th scope="col" class="num">simulated</th><th scope="col" class="num">predicted</th><th scope="col" class="num">ratio</th><th scope="col">agreement</th></tr>`;
   table.innerHTML = head + rows.map((r) => `<tr title="${escapeHtml(r.cite ? `source: ${r.cite}` : "")}"><td>${escapeHtml(r.label)}</td><td class="sym" data-tex="${escapeHtml(r.tex || "")}"></td><td class="num">${fmt(r.simulated)}</td><td class="num">${fmt(r.predicted)}</td><td class="num">${fmt(r.ratio)}</td><td>${agreementCell(r)}</td></tr>`).join("");
+  if (skipped) table.insertAdjacentHTML("beforeend", `<tr><td colspan="6" class="muted small">${skipped} declared metric${skipped > 1 ? "s do" : " does"} not apply to this run</td></tr>`);
   table.querySelectorAll("[data-tex]").forEach((el) => el.dataset.tex && tex(el, el.dataset.tex, false));
 }
 

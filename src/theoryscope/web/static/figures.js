@@ -52,6 +52,14 @@ const TRANSFORMS = {
   sqrt: (v) => (v == null ? null : Math.sqrt(Math.max(v, 0))),
 };
 
+/** The diagonal over the last two axes of one record (numpy.diagonal(axis1=-2, axis2=-1)). */
+function diagonal(r) {
+  if (!Array.isArray(r) || !Array.isArray(r[0])) return r;
+  if (Array.isArray(r[0][0])) return r.map(diagonal);
+  const k = Math.min(r.length, ...r.map((row) => (Array.isArray(row) ? row.length : 0)));
+  return r.slice(0, k).map((row, i) => row[i] ?? null);
+}
+
 function num(v) {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
@@ -82,17 +90,21 @@ export function curveLines(curve, docs) {
   if (!Array.isArray(xs) || !Array.isArray(ys) || !xs.length || !ys.length) return [];
   const n = Math.min(xs.length, ys.length);
   const x = xs.slice(0, n).map(num);
-  const tf = curve.transform ? TRANSFORMS[curve.transform] : (v) => v;
-  const twoD = ys.some((r) => Array.isArray(r));
+  // "diag" reshapes each record (a square matrix -> its diagonal); the others map values
+  const diag = curve.transform === "diag";
+  const tf = curve.transform && !diag ? TRANSFORMS[curve.transform] : (v) => v;
+  const yRows = diag ? ys.map(diagonal) : ys;
+  const y2Rows = diag && Array.isArray(y2s) ? y2s.map(diagonal) : y2s;
+  const twoD = yRows.some((r) => Array.isArray(r));
   const base = curve.color || 0;
-  const band = (col) => (Array.isArray(y2s) ? y2s.slice(0, n).map((r) => tf(flatRow(r)[col] ?? null)) : null);
+  const band = (col) => (Array.isArray(y2Rows) ? y2Rows.slice(0, n).map((r) => tf(flatRow(r)[col] ?? null)) : null);
   if (!curve.columns || !twoD) {
-    const y = ys.slice(0, n).map((r) => tf(flatRow(r)[0]));
+    const y = yRows.slice(0, n).map((r) => tf(flatRow(r)[0]));
     return [{ label: curve.label, x, y, y2: band(0), column: base }];
   }
-  const rows = ys.slice(0, n).map(flatRow);
+  const rows = yRows.slice(0, n).map(flatRow);
   const width = Math.max(...rows.map((r) => r.length));
-  const first = ys.find((r) => Array.isArray(r));
+  const first = yRows.find((r) => Array.isArray(r));
   const shape = Array.isArray(first) && Array.isArray(first[0]) ? [first.length, first[0].length] : null;
   const found = curve.column_labels ? lookup(docs, curve.column_labels) : undefined;
   const labels = Array.isArray(found) ? found : null;
@@ -109,10 +121,25 @@ export function curveLines(curve, docs) {
   return out;
 }
 
-/** The finite values a marker points at (a list when `each`, else one). */
+/** Every concrete path of a path with `*` (one per list entry), as spec/paths.py expand. */
+export function expandPath(docs, path) {
+  const at = String(path).indexOf(".*");
+  if (!String(path).includes("*") || at < 0) return [path];
+  const head = path.slice(0, at);
+  const tail = path.slice(at + 2);
+  const items = lookup(docs, head);
+  if (!Array.isArray(items)) return [];
+  return items.map((_, i) => `${head}.${i}${tail}`);
+}
+
+/** The finite values a marker points at (a list, or one per entry of a `*` path). */
 export function markerValues(marker, docs) {
-  const v = lookup(docs, marker.at);
-  const vals = Array.isArray(v) ? v : [v];
+  const vals = [];
+  for (const path of expandPath(docs, marker.at)) {
+    const v = lookup(docs, path);
+    if (Array.isArray(v)) vals.push(...v);
+    else vals.push(v);
+  }
   return vals.map(num).filter((x) => x != null);
 }
 
@@ -405,12 +432,14 @@ export class FigureView {
   constructor(root, figures, onView) {
     this.root = root;
     this.charts = [];
+    this.sections = []; // [{section, figure}]
     this.onView = onView || (() => {});
     root.innerHTML = "";
     let k = 0;
     for (const fig of figures) {
       const section = document.createElement("section");
       section.className = "figure";
+      this.sections.push({ section, figure: fig });
       section.innerHTML = `<h2 class="fig-title">${escapeHtml(fig.title)}</h2><div class="fig-panels"></div>`;
       const panels = section.querySelector(".fig-panels");
       for (const panel of fig.panels) {
@@ -444,7 +473,15 @@ export class FigureView {
   }
 
   update(docs, overlays) {
-    for (const c of this.charts) c.update(docs, overlays);
+    // a figure none of whose curves applies to this config (their `when` excludes its mode) is
+    // hidden rather than shown empty
+    const config = docs.config || {};
+    const known = Object.keys(config).length > 0;
+    for (const { section, figure } of this.sections) {
+      const applies = figure.panels.some((p) => p.curves.some((c) => whenHolds(c.when, config)));
+      section.hidden = known && !applies;
+    }
+    for (const c of this.charts) if (!c.card.closest("[hidden]")) c.update(docs, overlays);
   }
 
   /** Log states as "0:xy,1:y,2:-" (only panels whose state differs from the declaration). */

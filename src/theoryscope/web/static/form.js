@@ -125,7 +125,7 @@ export class FieldForm {
       if (f.kind === "int" || f.kind === "float") input.inputMode = "decimal";
       input.value = f.follows_seed ? "" : textOf(f.default);
       if (f.follows_seed) input.placeholder = "seed";
-      else if (f.optional) input.placeholder = "none";
+      else if (f.default == null) input.placeholder = f.optional ? "none" : "auto";
       if (f.kind.endsWith("_list")) input.placeholder = "e.g. 1,2,3";
       if ((f.widget === "log-slider" || f.widget === "slider") && (f.kind === "int" || f.kind === "float")) {
         slider = document.createElement("input");
@@ -217,7 +217,9 @@ export class FieldForm {
       else {
         const text = c.input.value.trim();
         if (text === "") {
-          if (f.follows_seed) continue;
+          // empty: the seed for fields that follow it, the config's own (mode-dependent)
+          // default for fields declared without one, none for optional fields
+          if (f.follows_seed || f.default == null) continue;
           out[name] = f.optional ? null : "";
         } else if (f.kind === "custom") {
           try {
