@@ -335,8 +335,20 @@ def test_exports_csv_json_png_svg(lab, name):
 
 @pytest.mark.parametrize("name", [n for n in DECLARED if get_experiment(n).figures])
 def test_thumbnail_is_a_small_cached_svg(lab, name):
+    from theoryscope.plots.render import documents
+    from theoryscope.web.figures import theory_panel
+
     client = lab["client"]
+    experiment = get_experiment(name)
+    config = experiment.config.from_dict(normalized(name, tiny_config(name)))
+    docs = documents(
+        theory=json.loads(to_json(experiment.theory_to_dict(experiment.predict(config)))),
+        config=config.to_dict(),
+    )
     first = client.get(f"/api/experiments/{name}/thumbnail.svg")
+    if theory_panel(experiment.figures, docs) is None:  # the theory alone draws nothing
+        assert_error(first, 404, contains="draws no declared curve")
+        return
     assert first.status_code == 200 and b"<svg" in first.content[:2000]
     assert len(first.content) < 400_000
     assert client.get(f"/api/experiments/{name}/thumbnail.svg").content == first.content

@@ -194,10 +194,16 @@ def test_landing_page_lists_every_experiment(server, pages):
     assert cards == [e.name for e in all_experiments()]  # flagship (lowest order) first
     for name in DECLARED:
         assert page.get_by_test_id(f"link-{name}").get_attribute("href") == f"/{name}"
-        if get_experiment(name).figures:
-            thumb = page.get_by_test_id(f"thumb-{name}")
-            thumb.scroll_into_view_if_needed()
-            _wait(page, f"document.querySelector('[data-testid=thumb-{name}]').naturalWidth > 0")
+        if get_experiment(name).figures:  # a picture, or a note when the theory draws none
+            card = page.get_by_test_id(f"card-{name}")
+            card.scroll_into_view_if_needed()
+            _wait(
+                page,
+                f"(() => {{ const c = document.querySelector('[data-testid=card-{name}]');"
+                " const i = c.querySelector('img');"
+                " return (i && i.complete && i.naturalWidth > 0)"
+                " || c.querySelector('.thumb-none') !== null; })()",
+            )
         for study in get_experiment(name).studies:
             assert study.title in page.get_by_test_id(f"card-{name}").inner_text()
     _shot(page, "web-landing.png")

@@ -152,20 +152,26 @@ def study_figure_png(study: Study, result: Mapping[str, Any]) -> bytes:
         return _save(study.figure(restore_nan(result)), "png", dpi=100)
 
 
-def _theory_panel(figure: Figure, docs: Mapping[str, Any]) -> Figure:
-    """The first panel of ``figure`` that has theory data here (else its first panel)."""
+def theory_panel(figures: tuple[Figure, ...], docs: Mapping[str, Any]) -> Figure | None:
+    """The first declared panel (over every figure) that has theory data in ``docs``."""
     from theoryscope.plots.render import curve_data
 
-    for panel in figure.panels:
-        if any(curve_data(curve, docs) for curve in panel.curves):
-            return Figure(figure.name, "", (panel,))
-    return Figure(figure.name, "", figure.panels[:1])
+    for figure in figures:
+        for panel in figure.panels:
+            if any(curve_data(curve, docs) for curve in panel.curves):
+                return Figure(figure.name, "", (panel,))
+    return None
 
 
-def thumbnail_svg(experiment: Experiment, theory_dict: Mapping[str, Any], config: Any) -> bytes:
-    """A small SVG of the first declared panel drawn from the theory alone (no run)."""
+def thumbnail_svg(
+    experiment: Experiment, theory_dict: Mapping[str, Any], config: Any
+) -> bytes | None:
+    """A small SVG of the first declared panel that the theory alone draws (no run); None when
+    the theory draws no curve of any panel for this config."""
     docs = documents(theory=theory_dict, config=config)
-    figure = _theory_panel(experiment.figures[0], docs)
+    figure = theory_panel(experiment.figures, docs)
+    if figure is None:
+        return None
     with MPL_LOCK:
         fig = render_figure(figure, docs, title="")
         fig.set_size_inches(3.2, 2.0)

@@ -113,7 +113,8 @@ async def theory(request: Request, name: str) -> Response:
 
 @router.get("/{name}/thumbnail.svg")
 async def thumbnail(request: Request, name: str) -> Response:
-    """The first declared panel drawn from the theory of the tiny preset (cached)."""
+    """The first declared panel that the theory of the tiny preset draws (cached); 404 when the
+    theory alone draws none (the card then shows no picture)."""
     experiment = declared_experiment(name)
     if not experiment.figures:
         raise ApiError(404, f"{name!r} declares no figure")
@@ -130,7 +131,9 @@ async def thumbnail(request: Request, name: str) -> Response:
         _, theory_dict = await request.app.state.theory.get(experiment.name, config)
         svg = await run_in_threadpool(thumbnail_svg, experiment, theory_dict, config.to_dict())
         with _thumbs_lock:
-            _thumbs[name] = svg
+            _thumbs[name] = svg or b""
+    if not svg:
+        raise ApiError(404, f"the theory of {name!r} alone draws no declared curve")
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"}
     )
