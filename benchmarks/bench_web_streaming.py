@@ -8,8 +8,9 @@ Runs one Expander config three ways in one process, after a warm-up that compile
             WebSocket client receiving every chunk until ``done`` (the run is stored too)
 
 and prints steps/s for each (the engine's own loop clock, records and callbacks included,
-compilation excluded) and the ratios web / cli and web / plain. The issue's bar: streaming
-costs at most 20 % of the CLI's steps/s, i.e. web / cli >= 0.80.
+compilation excluded) and the ratios web / cli and web / plain. The bar (issue 8): live
+streaming, now with progress and ETA on every chunk and metric rows at the end, costs at most
+10 % of the CLI's steps/s, i.e. web / cli >= 0.90.
 
     python benchmarks/bench_web_streaming.py            # k=1000, |B|=100, 10000 steps, 3 repeats
     python benchmarks/bench_web_streaming.py --quick    # a smaller config for a smoke check
@@ -34,6 +35,9 @@ from theoryscope.experiments.expander import Config, simulate
 from theoryscope.runner import execute
 from theoryscope.store import RunStore
 from theoryscope.web.app import create_app
+
+#: web / cli steps per second must stay at or above this (streaming costs at most 10 %).
+BAR = 0.90
 
 
 def _free_port() -> int:
@@ -139,8 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ("web", "web lab (HTTP + WebSocket)"),
     ):
         print(f"  {label:28s} {med[name]:10.1f} steps/s")
-    verdict = "ok" if report["ratio_web_vs_cli"] >= 0.8 else "TOO SLOW"
-    print(f"  ratio web / cli   = {report['ratio_web_vs_cli']:.3f}  (bar: >= 0.80, {verdict})")
+    verdict = "ok" if report["ratio_web_vs_cli"] >= BAR else "TOO SLOW"
+    print(f"  ratio web / cli   = {report['ratio_web_vs_cli']:.3f}  (bar: >= {BAR:.2f}, {verdict})")
     print(f"  ratio web / plain = {report['ratio_web_vs_plain']:.3f}")
     print(json.dumps(report))
     return report

@@ -42,7 +42,7 @@ def assert_error(res, status: int, field: str | None = None, contains: str | Non
 # -- page and meta -----------------------------------------------------------------------------
 def test_index_and_static_assets(lab):
     client = lab["client"]
-    page = client.get("/")
+    page = client.get("/expander")  # the Expander lab ("/" is the landing page)
     assert page.status_code == 200 and "Expander Nets" in page.text
     assert "cdn" not in page.text.lower() and "https://" not in page.text
     for path in ("/static/lab.js", "/static/charts.js", "/static/tex.js", "/static/lab.css"):

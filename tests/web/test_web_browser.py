@@ -57,7 +57,8 @@ def server(tmp_path_factory):
     while not srv.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}/", "store": RunStore(store_path)}
+    # the Expander lab's page ("/" is the landing page listing every experiment)
+    yield {"url": f"http://127.0.0.1:{port}/expander", "store": RunStore(store_path)}
     srv.should_exit = True
     thread.join(15)
 

@@ -36,10 +36,10 @@ SMALL_LAZY = {"n": 10, "d": 5, "width": 2000, "steps": 100, "chunk": 10}
 
 # -- API -----------------------------------------------------------------------------------------
 def test_page_and_meta(client):
-    page = client.get("/widenets")
+    page = client.get("/widenets/lab")
     assert page.status_code == 200
     assert "widenets.js" in page.text and "Wide networks" in page.text
-    assert 'href="/widenets"' in client.get("/").text  # nav link from the Expander lab
+    assert 'href="/widenets"' in client.get("/expander").text  # nav link from the Expander lab
     meta = client.get("/api/widenets/meta").json()
     assert "relu" in meta["activations"] and meta["defaults"]["width"] == LazyConfig().width
     for name in ("widenets.js", "widenets.css"):
@@ -214,10 +214,10 @@ def test_widenets_page_in_chromium(server):
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
         try:
-            page.goto(f"{server}/widenets")
+            page.goto(f"{server}/widenets/lab")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert page.locator(".katex").count() > 15  # formulas typeset
-            assert page.get_by_test_id("nav-expander").get_attribute("href") == "/"
+            assert page.get_by_test_id("nav-expander").get_attribute("href") == "/expander"
 
             # -- panel B: relu at C_w = 2, C_b = 0: rho rises toward 1, q stays put
             page.get_by_test_id("pr-act").select_option("relu")

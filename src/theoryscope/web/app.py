@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -106,11 +106,24 @@ class BodyLimit:
 
 def create_app(store_path: str | Path | None = None, limits: Limits | None = None) -> FastAPI:
     """Build the web lab app on the run store at ``store_path`` (default: the user store)."""
-    from theoryscope.web.routers import api, live, runs, widenets
+    from theoryscope.web.jobs import Jobs
+    from theoryscope.web.routers import (
+        api,
+        experiments,
+        live,
+        pages,
+        runs,
+        studies,
+        sweeps,
+        widenets,
+    )
+    from theoryscope.web.theory import TheoryService
 
     limits = limits or Limits()
     store = RunStore(store_path)  # fails here, in one line, if the store cannot be opened
     live_runs = LiveRuns(store.path, limits.max_live_runs, limits.detach_grace_s)
+    jobs = Jobs(store.path, limits.max_jobs)
+    theory = TheoryService(limits.theory_budget_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -119,6 +132,8 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
             log.warning(ASSETS_HINT)
         yield
         live_runs.stop_all()
+        jobs.stop_all()
+        theory.close()
 
     app = FastAPI(
         title="theoryscope web lab",
@@ -131,6 +146,8 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     app.state.store_path = store.path
     app.state.limits = limits
     app.state.live = live_runs
+    app.state.jobs = jobs
+    app.state.theory = theory
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError) -> JSONResponse:
@@ -171,14 +188,20 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
             message = f"not found: {request.url.path}"
         return JSONResponse(error_body(message), status_code=err.status_code)
 
-    app.include_router(api.router)
-    app.include_router(runs.router)
-    app.include_router(live.router)
-    app.include_router(widenets.router)  # the wide-networks page (/widenets) and its API
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    routers = (
+        api.router,
+        runs.router,
+        live.router,
+        widenets.router,  # the wide-networks page (/widenets) and its API
+        experiments.router,
+        studies.router,
+        sweeps.router,
+        pages.router,  # last: "/{name}" must not shadow the routes above
+    )
+    for router in routers:
+        app.include_router(router)
+    # the plain paths served, so a landing card can link a page an experiment's own router serves
+    app.state.paths = {getattr(r, "path", "") for router in routers for r in router.routes}
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

@@ -34,6 +34,16 @@ class Limits:
     max_body_bytes: int = 64 * 1024
     #: A live run with no page attached for this long is stopped (stored as interrupted).
     detach_grace_s: float = 10.0
+    # -- every declared experiment (on top of each field's declared ``web_max``) ----------------
+    #: A run or study whose declared estimate exceeds this many seconds is refused up front.
+    max_run_seconds: float = 900.0
+    #: Entries of any list-valued setting (a declared ``max_items`` may be lower).
+    max_list_items: int = 64
+    #: Studies computing at the same time (each holds a worker thread).
+    max_jobs: int = 2
+    #: A theory preview (``predict``) that takes longer is answered 503 (it keeps computing, and
+    #: is cached when done, so asking again later gets it).
+    theory_budget_s: float = 20.0
 
     def check(self, config: Any) -> None:
         """Raise ConfigError(field, message) if ``config`` asks for more than these caps."""

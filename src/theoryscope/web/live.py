@@ -2,7 +2,10 @@
 its chunks to any number of attached pages.
 
 A live run *is* a stored run: the worker calls :func:`theoryscope.runner.execute`, exactly as the
-CLI does, so the id a page sees is the store's run id and every chunk streamed is a chunk stored.
+CLI does, so the id a page sees is the store's run id (announced through ``on_created``) and
+every chunk streamed is a chunk stored. Any registered experiment runs this way; each chunk
+message carries the run's progress (:func:`theoryscope.runner.progress_fraction`) and an ETA,
+and the ``done`` message the declared metric rows.
 
 Life cycle, all driven from the engine's ``should_stop`` hook (polled between jit-compiled chunks):
 
@@ -24,9 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from theoryscope.runner import execute
+from theoryscope.protocol import get_experiment
+from theoryscope.runner import execute, progress_fraction
 from theoryscope.store import RunStore
 from theoryscope.store.runstore import _jsonable as jsonable
+from theoryscope.web.figures import live_metrics
 
 #: A page that started a run gets at least this long to attach to it (counted from compilation).
 FIRST_ATTACH_S = 10.0
@@ -62,20 +67,6 @@ class _Subscriber:
             pass
 
 
-class _LiveStore(RunStore):
-    """The run store as a live run writes it: reports the id of the run ``execute`` creates, as
-    soon as it exists (series writes are batched by the runner itself)."""
-
-    def __init__(self, path: Path, live: LiveRun) -> None:
-        super().__init__(path)
-        self._live = live
-
-    def create_run(self, *args: Any, **kwargs: Any) -> str:
-        run_id = super().create_run(*args, **kwargs)
-        self._live._set_id(run_id)
-        return run_id
-
-
 @dataclass
 class LiveRun:
     """A run being simulated in a worker thread, with its streamed chunks kept for re-attachment."""
@@ -92,6 +83,7 @@ class LiveRun:
     chunks: list[dict[str, list[Any]]] = field(default_factory=list)
     records: int = 0
     step: int = 0
+    fraction: float | None = None
     started_at: float = field(default_factory=time.monotonic)
     run_seconds: float = 0.0
     paused_seconds: float = 0.0
@@ -107,6 +99,10 @@ class LiveRun:
     _thread: threading.Thread | None = None
 
     # -- worker side ------------------------------------------------------------------------
+    @property
+    def _experiment(self) -> Any:
+        return get_experiment(self.experiment)
+
     def start(self, store_path: Path) -> None:
         self._thread = threading.Thread(
             target=self._work, args=(store_path,), name="theoryscope-live-run", daemon=True
@@ -131,24 +127,36 @@ class LiveRun:
                 self.experiment,
                 self.config,
                 self.seed,
-                store=_LiveStore(store_path, self),
+                store=RunStore(store_path),
                 on_chunk=self._on_chunk,
                 should_stop=self._should_stop,
                 theory=self.theory,
+                on_created=self._set_id,
             )
             run = result.run
             message = run.message
             if run.status == "interrupted" and self._stop_message:
                 message = self._stop_message
+            if run.status == "finished":
+                self.fraction = 1.0
             final = {
                 "status": run.status,
                 "summary": jsonable(run.summary),
                 "agreement": jsonable(result.agreement),
                 "message": message,
+                "metrics": live_metrics(
+                    get_experiment(self.experiment), run, self.theory_dict, result.agreement
+                ),
             }
         except Exception as err:  # execute stored it as failed; tell the page in one line
             message = f"{type(err).__name__}: {err}"
-            final = {"status": "failed", "summary": {}, "agreement": None, "message": message}
+            final = {
+                "status": "failed",
+                "summary": {},
+                "agreement": None,
+                "message": message,
+                "metrics": [],
+            }
         self._id_ready.set()
         with self._cond:
             self.final = final
@@ -163,7 +171,10 @@ class LiveRun:
     def _on_chunk(self, chunk: Mapping[str, np.ndarray]) -> None:
         data = chunk_to_lists(chunk)
         steps = data.get("step") or []
+        fraction = progress_fraction(self._experiment, self.config, chunk)
         with self._cond:
+            if fraction is not None:
+                self.fraction = fraction
             self.chunks.append(data)
             self.records += len(steps)
             if steps:
@@ -201,13 +212,24 @@ class LiveRun:
 
     # -- page side ----------------------------------------------------------------------------
     def progress(self) -> dict[str, Any]:
+        """Where the run is: step, records, seconds simulated, rate, state, the fraction done
+        (``progress``, None when unknown) and the seconds left at the rate so far (``eta``)."""
         rate = self.step / self.run_seconds if self.run_seconds > 0 else None
+        fraction = self.fraction
+        eta = None
+        if fraction is not None and 0 < fraction < 1 and self.run_seconds > 0:
+            eta = round(self.run_seconds * (1 - fraction) / fraction, 2)
+        elif fraction is not None and fraction >= 1:
+            eta = 0.0
         return {
+            "experiment": self.experiment,
             "step": self.step,
             "records": self.records,
             "seconds": round(self.run_seconds, 4),
             "steps_per_second": rate,
             "state": self.state,
+            "progress": fraction,
+            "eta": eta,
         }
 
     def control(self, action: str) -> str:

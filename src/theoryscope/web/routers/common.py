@@ -13,9 +13,11 @@ from theoryscope.errors import ConfigError
 from theoryscope.protocol import get_experiment
 from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
+from theoryscope.web.flagship import FLAGSHIP
 from theoryscope.web.limits import Limits
 
-EXPERIMENT = "expander"
+#: The Expander lab's experiment (its own API: /api/meta, /api/validate, /api/theory).
+EXPERIMENT = FLAGSHIP
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 

@@ -1,9 +1,12 @@
 """Live runs: start one (validated like the CLI), control it, and stream it over a WebSocket.
 
-    POST /api/live                      {"config": {...}, "seed": 0} -> 201 {"run_id", ...}
+    POST /api/live                      {"experiment": "spectral", "config": {...}, "seed": 0}
+                                        -> 201 {"run_id", ...} ("experiment" defaults to the
+                                        Expander lab's)
     POST /api/live/{run_id}/{action}    action: pause | resume | stop
     GET  /api/live                      the runs this server is simulating
     WS   /api/live/{run_id}/ws          hello (config, theory, backlog), then chunk... done
+                                        (each with progress and eta; done with metric rows)
 
 The stream sends every recorded point exactly once per page (the backlog on attach, then each
 chunk); chunks that pile up while a page is slow are merged into one message, never dropped.
@@ -19,8 +22,12 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from theoryscope.errors import ConfigError
+from theoryscope.protocol import get_experiment
 from theoryscope.store import to_json
+from theoryscope.web.caps import parse_declared
 from theoryscope.web.errors import ApiError
+from theoryscope.web.flagship import is_legacy
 from theoryscope.web.live import ServerBusy, merge_chunks
 from theoryscope.web.routers.api import check_mode, theory_for
 from theoryscope.web.routers.common import (
@@ -45,23 +52,35 @@ async def list_live(request: Request) -> dict[str, Any]:
 async def start(request: Request) -> Response:
     """Validate, predict, and start simulating in a worker thread; answers with the stored id."""
     body = await read_json(request)
-    unknown = sorted(set(body) - {"config", "seed"})
+    unknown = sorted(set(body) - {"experiment", "config", "seed"})
     if unknown:
-        raise ApiError(422, f"{unknown[0]}: unknown key; allowed: config, seed", unknown[0])
-    config = parse_config(body.get("config"), request.app.state.limits)
-    check_mode(config)
+        raise ApiError(
+            422, f"{unknown[0]}: unknown key; allowed: experiment, config, seed", unknown[0]
+        )
+    name = body.get("experiment", EXPERIMENT)
+    if not isinstance(name, str):
+        raise ConfigError("experiment", f"got {name!r}; allowed: an experiment name")
+    experiment = get_experiment(name[:64])  # unknown: 422 naming "experiment"
     seed = parse_seed(body.get("seed"))
+    limits = request.app.state.limits
+    if is_legacy(experiment):  # the Expander lab's own parser and theory cache (flagship.py)
+        config = parse_config(body.get("config"), limits)
+        check_mode(config)
+        theory, theory_dict = await run_in_threadpool(theory_for, config)
+    else:
+        config = parse_declared(experiment, body.get("config"), limits, seed)
+        theory, theory_dict = await request.app.state.theory.get(experiment.name, config)
     live_runs = request.app.state.live
-    theory, theory_dict = await run_in_threadpool(theory_for, config)
     try:
         live = await run_in_threadpool(
-            live_runs.start, EXPERIMENT, config, seed, theory, theory_dict
+            live_runs.start, experiment.name, config, seed, theory, theory_dict
         )
     except ServerBusy as err:
         raise ApiError(429, str(err)) from None
     except RuntimeError as err:
         raise ApiError(500, str(err)) from None
     payload = {
+        "experiment": experiment.name,
         "run_id": live.id,
         "config": config.to_dict(),
         "seed": seed,

@@ -1,6 +1,9 @@
-"""The wide-networks page: lazy training (a live run) and signal propagation (pure functions).
+"""The hand-made wide-networks page: lazy training (a live run) and signal propagation.
 
-    GET  /widenets                       the page
+Since widenets is declared, ``/widenets`` is its derived page (like every declared experiment);
+this hand-made one, with its H(0) readouts and propagation panels, stays at ``/widenets/lab``.
+
+    GET  /widenets/lab                   the page
     GET  /api/widenets/meta              defaults, activations and this page's caps
     POST /api/widenets/lazy              {"config": {...}, "seed": 0} -> 201 {"run_id", "theory"}
                                          (stream it with WS /api/live/{run_id}/ws, control it
@@ -121,7 +124,7 @@ def _finite(v: float) -> float | None:
 
 
 # -- the page ------------------------------------------------------------------------------------
-@router.get("/widenets", include_in_schema=False)
+@router.get("/widenets/lab", include_in_schema=False)
 async def page(request: Request) -> FileResponse:
     from theoryscope.web.app import STATIC
 

@@ -52,8 +52,16 @@ export function joinTables(tables) {
   return window.uPlot.join(live);
 }
 
-const GRID = { stroke: "rgba(15, 23, 42, 0.07)", width: 1 };
-const AXIS = { stroke: "#475569", grid: GRID, ticks: { stroke: "rgba(15,23,42,0.15)", width: 1, size: 4 }, font: "11px system-ui, sans-serif", labelFont: "12px system-ui, sans-serif" };
+/** Axis style from the page's CSS variables (light or dark theme). */
+function cssVar(name, fallback) {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function axisStyle() {
+  const grid = cssVar("--grid", "rgba(15, 23, 42, 0.07)");
+  return { stroke: cssVar("--ink2", "#475569"), grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 }, font: "11px system-ui, sans-serif", labelFont: "12px system-ui, sans-serif" };
+}
 
 function fmtTick(v) {
   if (v == null) return "";
@@ -110,6 +118,7 @@ export class Chart {
     this.key = spec.key;
     const self = this;
     const yDistr = spec.ylog === "log" ? 3 : 1;
+    const AXIS = axisStyle();
     const opts = {
       ...this.size(),
       pxAlign: false,
@@ -199,7 +208,7 @@ export class Chart {
       rows[row] = rows[row] || [];
       rows[row].push(span);
       const ty = top + (14 + row * 14) * dpr;
-      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillStyle = cssVar("--card", "#ffffff");
       ctx.fillRect(tx - 2 * dpr, ty - 10 * dpr, textW + 4 * dpr, 13 * dpr);
       ctx.fillStyle = m.stroke;
       ctx.fillText(m.label, tx, ty);

@@ -16,10 +16,14 @@ const STORE_KEY = "theoryscope.expander.lab.v1";
 const RUN_KEY = "theoryscope.expander.run.v1";
 const FRAME_MS = 33; // at most ~30 redraws per second
 const MAX_DRAW_POINTS = 3000; // per table, for drawing only
-const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d"];
-const OVERLAY = ["#9333ea", "#ea580c", "#0d9488", "#be123c", "#4f46e5", "#a16207"];
-const THEORY = "#f97316";
-const MARK = { rise: "#64748b", ode: "#ea580c", sim: "#1d4ed8" };
+// Okabe-Ito (colour-blind safe), in the order of plots/render.py: W1_ii and its theory a_i share
+// a colour per i. The theory (orange, dashed), the markers and the overlays never share a hue.
+const INK = getComputedStyle(document.documentElement).getPropertyValue("--ink").trim() || "#0f172a";
+const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#E69F00", INK];
+const OVERLAY = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#D55E00", INK];
+const THEORY = "#E69F00";
+const EMA = "#0072B2";
+const MARK = { rise: "#8b95a5", ode: "#CC79A7", sim: "#0072B2" };
 
 const S = {
   meta: null,
@@ -907,9 +911,9 @@ function draw() {
     if (S.opts.raw && run.cols.loss_batch) add("batch loss", "rgba(100,116,139,0.45)", run.cols.loss_batch, { width: 1 });
     if (W > 0 && run.cols.loss_batch) {
       const engine = W === run.config.ema_window && run.cols.loss_ema;
-      add(`EMA ${W}`, "#2563eb", engine ? run.cols.loss_ema : emaOver(run.cols.step, run.cols.loss_batch, W), { width: 1.75, title: engine ? "per-step EMA recorded by the engine" : "EMA over the recorded points (gaps weighted)" });
+      add(`EMA ${W}`, EMA, engine ? run.cols.loss_ema : emaOver(run.cols.step, run.cols.loss_batch, W), { width: 1.75, title: engine ? "per-step EMA recorded by the engine" : "EMA over the recorded points (gaps weighted)" });
     }
-    if (S.opts.pop && run.cols.loss_population) add(exact ? "population loss (exact)" : "population loss (MC)", "#0f172a", run.cols.loss_population, { width: 2 });
+    if (S.opts.pop && run.cols.loss_population) add(exact ? "population loss (exact)" : "population loss (MC)", INK, run.cols.loss_population, { width: 2 });
     if (cols.length > 1) lTables.push(decimate(dropBadX(cols, S.opts.logx, xEnd), MAX_DRAW_POINTS));
     const lo = positiveMin(cols.slice(1));
     yMinLoss = lo != null ? lo / 3 : null;
@@ -956,9 +960,9 @@ function draw() {
     }
     if (off.length) pLegend.push({ label: S.opts.logy ? "|W1<sub>ij</sub>|, i≠j" : "W1<sub>ij</sub>, i≠j", stroke: "rgba(100,116,139,0.7)", series: off });
     if (run.cols.w2_scaled_norm) {
-      pSeries.push({ label: "sqrt(k)|W2|", stroke: "#0f172a", width: 2 });
+      pSeries.push({ label: "sqrt(k)|W2|", stroke: INK, width: 2 });
       cols.push(run.cols.w2_scaled_norm);
-      pLegend.push({ label: "√k‖W<sub>2</sub>‖", stroke: "#0f172a", series: [pSeries.length - 1] });
+      pLegend.push({ label: "√k‖W<sub>2</sub>‖", stroke: INK, series: [pSeries.length - 1] });
     }
     if (cols.length > 1) pTables.push(decimate(dropBadX(cols, S.opts.logx, xEnd), MAX_DRAW_POINTS));
   }
