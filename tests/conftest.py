@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # One compilation cache for the session (subprocess CLI tests and sweep workers share it).
@@ -20,3 +22,15 @@ def store_path(tmp_path, monkeypatch):
     path = tmp_path / "runs.sqlite"
     monkeypatch.setenv("THEORYSCOPE_STORE", str(path))
     return path
+
+
+# A toy experiment that exists only in the tests (tests/conformance/toy_experiment.py) is
+# registered for the whole session, so every registry-driven test (CLI, web API, pages, sweeps)
+# proves that a new experiment needs nothing outside its own package.
+sys.path.insert(0, str(Path(__file__).parent / "conformance"))
+import toy_experiment  # noqa: E402
+
+from theoryscope.protocol import _REGISTRY, register  # noqa: E402
+
+if toy_experiment.EXPERIMENT.name not in _REGISTRY:
+    register(toy_experiment.EXPERIMENT)

@@ -11,9 +11,9 @@ import json
 import sqlite3
 
 import pytest
+from toy_experiment import experiment as get_experiment
+from toy_experiment import experiments_under_test
 
-from conftest import experiment as get_experiment
-from conftest import experiments_under_test
 from theoryscope.cli.main import main
 from theoryscope.store import RunStore
 

@@ -157,3 +157,19 @@ EXPERIMENT = Experiment(
     estimate=lambda c: Estimate(8.0 * c.n * c.d + 1e6, 1e-6 * c.steps * c.n * c.d, ("n", "d")),
     order=999,
 )
+
+
+# -- for the conformance tests ---------------------------------------------------------------------
+def experiments_under_test() -> list:
+    """Every built-in experiment with a declared config, and the toy."""
+    from theoryscope.protocol import all_experiments
+
+    names = [e.name for e in all_experiments() if e.config is not None]
+    return sorted(set(names) | {"toy"})
+
+
+def experiment(name: str):
+    """The experiment called ``name`` (the toy even before the session registers it)."""
+    from theoryscope.protocol import get_experiment
+
+    return EXPERIMENT if name == "toy" else get_experiment(name)

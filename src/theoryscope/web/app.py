@@ -115,7 +115,6 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
         runs,
         studies,
         sweeps,
-        widenets,
     )
     from theoryscope.web.theory import TheoryService
 
@@ -192,7 +191,6 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
         api.router,
         runs.router,
         live.router,
-        widenets.router,  # the wide-networks page (/widenets) and its API
         experiments.router,
         studies.router,
         sweeps.router,

@@ -5,7 +5,7 @@
     GET /{name}           the experiment's hand-made page (its ``Hooks.page``), else the generic
                           page built from its declarations (experiment.html)
 
-Included last: routers with their own pages (``/widenets``) are matched first.
+Included last: every API route is matched before ``/{name}``.
 """
 
 from __future__ import annotations
