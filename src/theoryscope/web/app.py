@@ -2,13 +2,15 @@
 
 Every request is validated with the CLI's own rules (``Config.from_dict``) plus the server's
 work caps (:class:`~theoryscope.web.limits.Limits`); a bad one is answered with a 4xx and a JSON
-body ``{"error": "<one line>", "field": "<name>"}`` and the server keeps serving.
+body ``{"error": "<one line>", "field": "<name>"}`` and the server keeps serving. Before any
+route sees a request, middleware checks its Host (DNS rebinding), its Origin and content type
+(cross-site requests; :mod:`theoryscope.web.guard`) and its body size.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from theoryscope.errors import ConfigError, NotFoundError, StoreError, TheoryscopeError
 from theoryscope.store import RunStore
 from theoryscope.web.errors import ApiError, error_body
+from theoryscope.web.guard import CrossSiteGuard, HostGuard, lab_hosts, normalize_origin
 from theoryscope.web.limits import Limits
 from theoryscope.web.live import LiveRuns
 
@@ -104,11 +107,26 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-def create_app(store_path: str | Path | None = None, limits: Limits | None = None) -> FastAPI:
-    """Build the web lab app on the run store at ``store_path`` (default: the user store)."""
+def create_app(
+    store_path: str | Path | None = None,
+    limits: Limits | None = None,
+    *,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+) -> FastAPI:
+    """Build the web lab app on the run store at ``store_path`` (default: the user store).
+
+    Requests are accepted only for the loopback host names plus ``allowed_hosts`` (exact names,
+    ``*.domain`` or ``*``), and state changes only from the lab's own origins plus
+    ``allowed_origins`` (see :mod:`theoryscope.web.guard`). ``theoryscope serve`` passes the
+    ``--host`` it binds and its ``--allow-host`` / ``--allow-origin`` values; tests pass
+    ``allowed_hosts=["testserver"]`` for the TestClient.
+    """
     from theoryscope.web.routers import api, live, runs, widenets
 
     limits = limits or Limits()
+    hosts = lab_hosts(None, allowed_hosts)
+    origins = tuple(normalize_origin(o) for o in allowed_origins)
     store = RunStore(store_path)  # fails here, in one line, if the store cannot be opened
     live_runs = LiveRuns(store.path, limits.max_live_runs, limits.detach_grace_s)
 
@@ -130,6 +148,8 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     )
     app.state.store_path = store.path
     app.state.limits = limits
+    app.state.allowed_hosts = hosts
+    app.state.allowed_origins = origins
     app.state.live = live_runs
 
     @app.exception_handler(ApiError)
@@ -181,5 +201,9 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Every route, present or added later, is behind these (the last added runs first):
+    # Host check -> cross-site check (Origin, Sec-Fetch-Site, JSON only) -> body size cap.
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(CrossSiteGuard, own_hosts=hosts, allowed_origins=origins)
+    app.add_middleware(HostGuard, allowed_hosts=hosts)
     return app

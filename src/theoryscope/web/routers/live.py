@@ -12,7 +12,6 @@ chunk); chunks that pile up while a page is slow are merged into one message, ne
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
@@ -27,6 +26,7 @@ from theoryscope.web.routers.common import (
     EXPERIMENT,
     check_run_id,
     json_response,
+    loads,
     parse_config,
     parse_seed,
     read_json,
@@ -115,9 +115,10 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
             if len(text) > max_bytes:
                 continue
             try:
-                action = json.loads(text).get("action")
-            except (json.JSONDecodeError, AttributeError):
+                message = loads(text)
+            except ApiError:
                 continue
+            action = message.get("action") if isinstance(message, dict) else None
             if action in ACTIONS:
                 await run_in_threadpool(live.control, action)
 

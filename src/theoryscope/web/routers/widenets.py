@@ -57,6 +57,11 @@ router = APIRouter(tags=["widenets"])
 _jax_lock = threading.Lock()  # the pure studies compile on first use; one at a time is plenty
 
 
+#: Per-field caps, checked before LazyConfig's own ranges so an error states the same limit as
+#: the page's caps line.
+SIZE_CAPS = {"n": MAX_N, "d": MAX_D, "width": MAX_WIDTH, "steps": MAX_STEPS, "n_test": MAX_N_TEST}
+
+
 def caps() -> dict[str, int]:
     return {
         "n": MAX_N,
@@ -70,7 +75,7 @@ def caps() -> dict[str, int]:
     }
 
 
-def _cap(field: str, value: int, high: int) -> None:
+def _cap(field: str, value: float, high: int) -> None:
     if value > high:
         raise ConfigError(
             field, f"{field} {value:,} is above this server's cap; allowed: <= {high:,}"
@@ -90,6 +95,12 @@ def parse_lazy(raw: Any) -> Any:
         raise ConfigError(
             unknown[0], f"unknown or not settable here; allowed: {', '.join(LAZY_FIELDS)}"
         )
+    for name, high in SIZE_CAPS.items():
+        # the server's cap first: LazyConfig's own (larger) range is not what this page allows
+        value = raw.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value) and value > high:
+                _cap(name, int(value) if float(value).is_integer() else value, high)
     try:
         cfg = LazyConfig.from_dict(raw)
     except ConfigError:

@@ -507,7 +507,9 @@ async function init() {
   $("pr-act").innerHTML = acts.map((a) => `<option value="${a}">${a}</option>`).join("");
   if (meta) {
     const c = meta.caps;
-    $("lz-caps").textContent = `server caps: n ≤ ${c.n}, width ≤ ${c.width.toLocaleString()}, n·width ≤ ${c.n_width.toLocaleString()}, steps ≤ ${c.steps.toLocaleString()}`;
+    // every cap the server checks for a lazy run, worded as its errors word them
+    const f = (v) => v.toLocaleString("en-US");
+    $("lz-caps").textContent = `server caps: n ≤ ${f(c.n)}, d ≤ ${f(c.d)}, width ≤ ${f(c.width)}, n·width ≤ ${f(c.n_width)}, width·d ≤ ${f(c.width_d)}, steps ≤ ${f(c.steps)}`;
   }
   $("lz-start").addEventListener("click", startLazy);
   $("lz-stop").addEventListener("click", stopLazy);
