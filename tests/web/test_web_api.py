@@ -20,7 +20,9 @@ from theoryscope.web.limits import Limits
 def lab(tmp_path_factory):
     """One app and one finished small run, shared by the read-only tests of this module."""
     store_path = tmp_path_factory.mktemp("lab") / "runs.sqlite"
-    with TestClient(create_app(store_path, Limits(detach_grace_s=5.0), allowed_hosts=["testserver"])) as client:
+    with TestClient(
+        create_app(store_path, Limits(detach_grace_s=5.0), allowed_hosts=["testserver"])
+    ) as client:
         res = client.post("/api/live", json={"config": SMALL, "seed": 3})
         assert res.status_code == 201, res.text
         run_id = res.json()["run_id"]
@@ -296,7 +298,9 @@ def test_closing_the_page_stops_the_run_as_interrupted(client, store_path):
 
 
 def test_live_run_cap_is_429(store_path):
-    with TestClient(create_app(store_path, Limits(max_live_runs=1), allowed_hosts=["testserver"])) as client:
+    with TestClient(
+        create_app(store_path, Limits(max_live_runs=1), allowed_hosts=["testserver"])
+    ) as client:
         first = client.post("/api/live", json={"config": LONG}).json()["run_id"]
         assert_error(client.post("/api/live", json={"config": SMALL}), 429, contains="at once")
         client.post(f"/api/live/{first}/stop")

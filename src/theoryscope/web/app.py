@@ -25,6 +25,7 @@ from theoryscope.errors import ConfigError, NotFoundError, StoreError, Theorysco
 from theoryscope.store import RunStore
 from theoryscope.web.errors import ApiError, error_body
 from theoryscope.web.guard import CrossSiteGuard, HostGuard, lab_hosts, normalize_origin
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.limits import Limits
 from theoryscope.web.live import LiveRuns
 
@@ -50,8 +51,18 @@ def missing_assets() -> list[str]:
     return [name for name in VENDOR_FILES if not (VENDOR / name).is_file()]
 
 
+def _declares_json(headers: dict[bytes, bytes]) -> bool:
+    ctype = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    return ctype == b"application/json"
+
+
 class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``max_bytes`` with a 413 JSON answer."""
+    """Pure ASGI middleware for request bodies of POST / PUT / PATCH / DELETE.
+
+    Refuses a body over ``max_bytes`` (413), and a JSON body that :func:`~theoryscope.web.jsonbody.
+    loads` refuses (400: malformed, nested too deep, an integer with too many digits, NaN); the
+    route then reads the buffered body as usual.
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -95,6 +106,14 @@ class BodyLimit:
         if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
             return
+        if body.strip() and _declares_json(headers):
+            try:
+                loads(body)  # the same bounded parser the routes use: depth, digits, NaN, UTF-8
+            except ApiError as err:
+                await JSONResponse(error_body(err.message), status_code=err.status)(
+                    scope, receive, send
+                )
+                return
         sent = False
 
         async def replay() -> Any:

@@ -22,6 +22,7 @@ too), plus the ``--allow-origin`` URLs. Wildcard host patterns never widen the o
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,7 +52,10 @@ def host_name(host: str) -> str:
     """A host name as it appears in a Host header: lower case, IPv6 literals in brackets."""
     host = host.strip().lower()
     if ":" in host and not host.startswith("["):
-        return f"[{host}]"
+        try:
+            return f"[{ipaddress.IPv6Address(host)}]"
+        except ValueError:
+            return host
     return host
 
 

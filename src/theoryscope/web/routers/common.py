@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from typing import Any
 
@@ -14,98 +12,19 @@ from theoryscope.errors import ConfigError
 from theoryscope.protocol import get_experiment
 from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.limits import Limits
 
 EXPERIMENT = "expander"
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-#: Deepest nesting of arrays / objects a request body may have (configs need 4).
-MAX_JSON_DEPTH = 32
-#: Most digits a JSON integer may have (Python's own cap is 4,300; no setting needs 20).
-MAX_INT_DIGITS = 100
-_SPECIAL = re.compile(r'[\[\]{}"\\]')
-
-
-def json_depth(text: str) -> int:
-    """The deepest nesting of ``[`` / ``{`` in a JSON text, strings skipped.
-
-    One pass over the structural characters (linear time, no recursion), so it can run before
-    ``json.loads``, whose C scanner recurses once per level.
-    """
-    depth = deepest = 0
-    in_string = False
-    escaped_at = -1
-    for match in _SPECIAL.finditer(text):
-        at, char = match.start(), match.group()
-        if at == escaped_at:
-            continue
-        if in_string:
-            if char == "\\":
-                escaped_at = at + 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def _parse_int(digits: str) -> int:
-    count = len(digits.lstrip("-"))
-    if count > MAX_INT_DIGITS:
-        raise ApiError(
-            400, f"JSON integer with {count:,} digits; allowed: at most {MAX_INT_DIGITS} digits"
-        )
-    return int(digits)
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ApiError(400, f"JSON number {text[:40]} is out of range; allowed: finite numbers")
-    return value
-
-
-def _parse_constant(name: str) -> Any:
-    raise ApiError(400, f"{name} is not JSON; allowed: finite numbers (or null)")
-
-
-def loads(raw: bytes | str) -> Any:
-    """Parse a request body or WebSocket message: any JSON value, or an ApiError(400) that names
-    the problem (malformed, nested deeper than MAX_JSON_DEPTH, an integer over MAX_INT_DIGITS
-    digits, NaN / Infinity). The one JSON parser of the web API: every route reads through it."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as err:
-        raise ApiError(
-            400, f"malformed JSON: not UTF-8 ({err.reason} at byte {err.start})"
-        ) from None
-    depth = json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ApiError(
-            400, f"JSON nested {depth} deep; allowed: at most {MAX_JSON_DEPTH} levels of [ and {{"
-        )
-    try:
-        return json.loads(
-            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
-        )
-    except json.JSONDecodeError as err:
-        raise ApiError(400, f"malformed JSON: {err.msg} (position {err.pos})") from None
-    except RecursionError:
-        raise ApiError(
-            400, f"JSON nested too deep; allowed: at most {MAX_JSON_DEPTH} levels"
-        ) from None
-    except ValueError as err:  # e.g. Python's own integer-size guard
-        raise ApiError(400, f"malformed JSON: {str(err)[:200]}") from None
-
-
 async def read_json(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    """The request body as a JSON object, or a 400 that says what is wrong with it.
+
+    The body was already checked by :class:`~theoryscope.web.app.BodyLimit` (size, depth, integer
+    digits); this parses it with the same bounded parser and requires an object.
+    """
     raw = await request.body()
     if not raw.strip():
         raise ApiError(400, "empty request body; expected a JSON object")

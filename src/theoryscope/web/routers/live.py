@@ -20,13 +20,13 @@ from fastapi.responses import Response
 
 from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.live import ServerBusy, merge_chunks
 from theoryscope.web.routers.api import check_mode, theory_for
 from theoryscope.web.routers.common import (
     EXPERIMENT,
     check_run_id,
     json_response,
-    loads,
     parse_config,
     parse_seed,
     read_json,
