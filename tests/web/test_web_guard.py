@@ -381,3 +381,46 @@ def test_widenets_width_errors_state_the_page_s_cap(client):
         422,
     )
     assert f"{caps['width_d']:,}" in body["error"]
+
+
+# -- the documented way to widen the checks: theoryscope serve --allow-host / --allow-origin ---------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_allow_host_and_allow_origin(store_path, monkeypatch, capsys):
+    import uvicorn
+
+    from theoryscope.cli.main import main
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    port = _free_port()
+    args = ["serve", "--port", str(port), "--store", str(store_path)]
+    extra = ["--allow-host", "lab.example.org", "--allow-host", "*.lan"]
+    extra += ["--allow-origin", "https://nb.example.org:8888"]
+    assert main(args + extra) == 0
+    served, options = calls[0]
+    assert options["timeout_keep_alive"] == Limits().keep_alive_s
+    assert options["limit_concurrency"] == Limits().max_connections
+    with TestClient(served, base_url="http://lab.example.org:8000") as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/health", headers={"Host": "box.lan"}).status_code == 200
+        assert client.get("/api/health", headers={"Host": "evil.example.com"}).status_code == 400
+        for origin, status in [
+            ("https://nb.example.org:8888", 200),
+            ("http://lab.example.org:8000", 200),  # the lab's own page under its new name
+            ("http://box.lan:8000", 403),  # a wildcard host is not an origin
+            ("https://evil.example.com", 403),
+        ]:
+            res = client.post("/api/validate", json={}, headers={"Origin": origin})
+            assert res.status_code == status, (origin, res.text)
+    capsys.readouterr()
+    for flag, value in [("--allow-origin", "ftp://x"), ("--allow-host", "a/b")]:
+        assert main([*args, flag, value]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"error: {flag[2:]}:"), err

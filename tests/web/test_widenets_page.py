@@ -28,6 +28,7 @@ from theoryscope.experiments.widenets import (
 from theoryscope.store import RunStore
 from theoryscope.web.app import create_app, missing_assets
 from theoryscope.web.limits import Limits
+from theoryscope.web.server import uvicorn_options
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -189,7 +190,8 @@ def server(tmp_path):
 
     app = create_app(tmp_path / "runs.sqlite", Limits(detach_grace_s=3.0))
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **uvicorn_options(Limits()))
+    srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -513,7 +513,7 @@ def solve_ode(
 
 def _integrate(
     A: np.ndarray,
-    g: np.ndarray,
+    g: Any,
     co: np.ndarray,
     b0v: float,
     budget: _Budget,

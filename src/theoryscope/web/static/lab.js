@@ -95,6 +95,9 @@ async function api(method, path, body) {
 function showError(message, field) {
   const el = $("error");
   document.querySelectorAll(".invalid").forEach((x) => x.classList.remove("invalid"));
+  // a field with its own inline error stays marked whatever the banner shows
+  for (const f of Object.keys(S.fieldErrors)) document.querySelectorAll(`[data-field="${f}"]`).forEach((x) => x.classList.add("invalid"));
+  S.errorField = message ? field || null : null;
   if (!message) {
     el.hidden = true;
     return;
@@ -102,7 +105,6 @@ function showError(message, field) {
   el.textContent = message;
   el.hidden = false;
   if (field) document.querySelectorAll(`[data-field="${field}"]`).forEach((x) => x.classList.add("invalid"));
-  for (const f of Object.keys(S.fieldErrors)) document.querySelectorAll(`[data-field="${f}"]`).forEach((x) => x.classList.add("invalid"));
 }
 
 /** Show (or clear, with no message) the inline message beside a field, and mark the field. */
@@ -506,7 +508,8 @@ async function refreshPreview() {
     const res = await api("POST", "/api/theory", { config });
     if (canonical(res.config) !== canonical(cleanConfig(S.form))) return; // stale
     S.preview = { config: res.config, theory: res.theory };
-    showError(null);
+    // a valid preview clears the banner, unless it says why Start was refused (an inline error)
+    if (!(S.errorField && S.fieldErrors[S.errorField])) showError(null);
   } catch (err) {
     S.preview = null;
     showError(err.message, err.field);
