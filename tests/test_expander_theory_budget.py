@@ -34,9 +34,7 @@ def test_a_huge_coefficient_stops_at_the_evaluation_budget(coef):
 
 def test_the_wall_clock_budget_is_checked_inside_the_solve():
     with pytest.raises(SolveBudgetError) as caught:
-        th.solve_ode(
-            alphas=[(1, 1, 0)], gamma=0.1, coefs=[1e308], max_evals=10**9, max_seconds=0.3
-        )
+        th.solve_ode(alphas=[(1, 1, 0)], gamma=0.1, coefs=[1e308], max_evals=10**9, max_seconds=0.3)
     assert caught.value.budget == "seconds" and "0.3 s" in str(caught.value)
 
 
