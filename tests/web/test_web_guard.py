@@ -424,3 +424,18 @@ def test_serve_allow_host_and_allow_origin(store_path, monkeypatch, capsys):
         assert main([*args, flag, value]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith(f"error: {flag[2:]}:"), err
+
+
+# -- defect 6: a huge coefficient is a 422 once the solve's budget runs out -------------------------
+@pytest.mark.parametrize("coef", [1e308, 1e200])
+def test_a_huge_coefficient_is_a_422_not_a_hung_request(client, monkeypatch, coef):
+    from theoryscope.experiments.expander import theory
+
+    monkeypatch.setattr(theory, "SOLVE_MAX_EVALS", 2000)  # the default is 100,000
+    config = {"terms": [{"alpha": [1, 1, 0], "coef": coef}]}
+    body = _is_error(client.post("/api/theory", json={"config": config}), 422, "budget", "2,000")
+    assert body["field"] == "coef"
+    body = _is_error(client.post("/api/live", json={"config": config, "seed": 0}), 422, "budget")
+    assert client.get("/api/live").json() == {"runs": []}
+    # the server answers the next request at once: no solve is left running
+    assert client.post("/api/validate", json={"config": {}}).status_code == 200
