@@ -35,6 +35,8 @@ from theoryscope.experiments.expander import Config, simulate
 from theoryscope.runner import execute
 from theoryscope.store import RunStore
 from theoryscope.web.app import create_app
+from theoryscope.web.limits import Limits
+from theoryscope.web.server import uvicorn_options
 
 #: web / cli steps per second must stay at or above this (streaming costs at most 10 %).
 BAR = 0.90
@@ -96,8 +98,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         store_path = Path(tmp) / "runs.sqlite"
         store = RunStore(store_path)
         port = _free_port()
+        limits = Limits()  # the server exactly as `theoryscope serve` runs it (guards, timeouts)
+        options = {**uvicorn_options(limits), "log_level": "error"}
         server = uvicorn.Server(
-            uvicorn.Config(create_app(store_path), host="127.0.0.1", port=port, log_level="error")
+            uvicorn.Config(create_app(store_path, limits), host="127.0.0.1", port=port, **options)
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

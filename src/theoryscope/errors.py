@@ -28,3 +28,20 @@ class NotFoundError(TheoryscopeError, KeyError):
 
 class StoreError(TheoryscopeError):
     """The run store cannot be opened or written."""
+
+
+class SolveError(ConfigError):
+    """A numerical solve (e.g. the modeling ODE) failed for this config: one line naming the
+    fields to change, never a solver traceback or a raw SciPy / NumPy warning."""
+
+
+class SolveBudgetError(SolveError):
+    """A solve used up its budget (function evaluations or wall-clock seconds) and was stopped.
+
+    ``budget`` names what ran out (``"evaluations"`` or ``"seconds"``) and ``limit`` its size.
+    """
+
+    def __init__(self, field: str, message: str, *, budget: str, limit: float) -> None:
+        self.budget = budget
+        self.limit = limit
+        super().__init__(field, message)

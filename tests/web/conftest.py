@@ -16,6 +16,10 @@ def limits() -> Limits:
 
 @pytest.fixture()
 def client(store_path, limits):
-    """A TestClient on a fresh store (lifespan on: live runs are stopped at the end)."""
-    with TestClient(create_app(store_path, limits)) as c:
+    """A TestClient on a fresh store (lifespan on: live runs are stopped at the end).
+
+    The TestClient addresses the app as ``http://testserver``: that name is allowed here the way
+    ``theoryscope serve --allow-host`` would allow it.
+    """
+    with TestClient(create_app(store_path, limits, allowed_hosts=["testserver"])) as c:
         yield c

@@ -20,7 +20,9 @@ from theoryscope.web.limits import Limits
 def lab(tmp_path_factory):
     """One app and one finished small run, shared by the read-only tests of this module."""
     store_path = tmp_path_factory.mktemp("lab") / "runs.sqlite"
-    with TestClient(create_app(store_path, Limits(detach_grace_s=5.0))) as client:
+    with TestClient(
+        create_app(store_path, Limits(detach_grace_s=5.0), allowed_hosts=["testserver"])
+    ) as client:
         res = client.post("/api/live", json={"config": SMALL, "seed": 3})
         assert res.status_code == 201, res.text
         run_id = res.json()["run_id"]
@@ -136,9 +138,10 @@ def test_malformed_bodies_are_400(lab, body, contains):
 def test_huge_body_is_413_and_the_server_keeps_serving(lab):
     client = lab["client"]
     blob = json.dumps({"config": {"k": 10, "pad": "x" * 200_000}})
-    assert_error(client.post("/api/live", content=blob), 413, contains="too large")
+    as_json = {"Content-Type": "application/json"}  # any other type is refused first (415)
+    assert_error(client.post("/api/live", content=blob, headers=as_json), 413, contains="too large")
     chunks = (b"x" * 50_000 for _ in range(4))  # no Content-Length: streamed and counted
-    assert_error(client.post("/api/validate", content=chunks), 413)
+    assert_error(client.post("/api/validate", content=chunks, headers=as_json), 413)
     assert client.get("/api/health").status_code == 200
 
 
@@ -295,7 +298,9 @@ def test_closing_the_page_stops_the_run_as_interrupted(client, store_path):
 
 
 def test_live_run_cap_is_429(store_path):
-    with TestClient(create_app(store_path, Limits(max_live_runs=1))) as client:
+    with TestClient(
+        create_app(store_path, Limits(max_live_runs=1), allowed_hosts=["testserver"])
+    ) as client:
         first = client.post("/api/live", json={"config": LONG}).json()["run_id"]
         assert_error(client.post("/api/live", json={"config": SMALL}), 429, contains="at once")
         client.post(f"/api/live/{first}/stop")

@@ -18,6 +18,7 @@ import pytest
 from theoryscope.store import RunStore
 from theoryscope.web.app import create_app, missing_assets
 from theoryscope.web.limits import Limits
+from theoryscope.web.server import uvicorn_options
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def server(tmp_path_factory):
     store_path = tmp_path_factory.mktemp("browser") / "runs.sqlite"
     app = create_app(store_path, Limits(detach_grace_s=3.0))
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **uvicorn_options(Limits()))
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -232,3 +233,107 @@ def test_bad_input_shows_one_line_naming_the_field(server, page):
     error.wait_for(state="visible", timeout=10_000)
     assert error.inner_text().startswith("k:")
     assert page.get_by_test_id("k").evaluate("e => e.classList.contains('invalid')")
+
+
+# -- issue 9 (hardening), defect 16: the page's own bugs ----------------------------------------------
+SMALL_HASH = "#k=50&d=2&gamma=0.05,0.05&terms=1,1:1&lr=0.05&batch=50&steps=3000&records=200"
+
+
+def _console_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def test_log_x_live_runs_never_blank_the_charts(server, page):
+    """Start runs with log x on, several times: no console error, and both charts hold as many
+    data columns as series (a live run's first record, step 0, cannot be drawn on a log axis;
+    its table used to be dropped, shifting every column onto the wrong series)."""
+    console = _console_errors(page)
+    _load(page, server["url"] + SMALL_HASH)
+    page.get_by_test_id("logx").check()
+    for attempt in range(6):
+        page.get_by_test_id("start").click()
+        _wait(page, "window.lab.run && window.lab.run.state === 'done'")
+        _wait(
+            page,
+            "['loss', 'params'].every((k) => { const p = window.lab.charts[k].plot;"
+            " return p && p.data.length === p.series.length && p.data[0].length > 10; })",
+            timeout=10_000,
+        )
+        assert console == [], (attempt, console)
+        page.get_by_test_id("reset").click()
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_r_i_readouts_follow_the_relevant_directions(server, page):
+    """alpha = (0,1,0,0,2): r has one value per relevant direction (i = 2 and 5), as the CLI."""
+    _load(
+        page, server["url"] + "#k=50&d=5&gamma=0.05&terms=0,1,0,0,2:1&lr=0.05&batch=50&steps=3000"
+    )
+    _wait(page, "window.lab.preview && window.lab.preview.config.d === 5")
+    expected = page.evaluate("window.lab.preview.theory.terms[0].r")
+    assert len(expected) == 2
+    cell = page.get_by_test_id("r-1")
+    shown = [float(x) for x in cell.inner_text().split(",")]
+    assert shown == pytest.approx(expected, rel=1e-2)
+    assert cell.get_attribute("title") == "r_i for i = 2, 5"
+
+
+def test_the_last_term_cannot_be_removed(server, page):
+    _load(page, server["url"] + SMALL_HASH)
+    _set(page, "nterms", 0)
+    msg = page.get_by_test_id("terms-error")
+    msg.wait_for(state="visible", timeout=5_000)
+    assert "at least one term" in msg.inner_text()
+    assert page.evaluate("window.lab.form.terms.length") == 1
+    assert page.get_by_test_id("nterms").input_value() == "1"
+    _set(page, "nterms", 2)
+    assert page.evaluate("window.lab.form.terms.length") == 2
+    assert not msg.is_visible()
+
+
+def test_a_population_mode_with_another_nonlinearity_is_flagged_at_once(server, page):
+    _load(page, server["url"] + SMALL_HASH)
+    if "flow" not in page.evaluate("window.lab.meta.modes_supported"):
+        pytest.skip("this build has no population-dynamics engine")
+    page.get_by_test_id("nonlinearity").select_option("tanh")
+    page.get_by_test_id("mode").select_option("flow")
+    beside = page.get_by_test_id("mode-error")
+    beside.wait_for(state="visible", timeout=2_000)  # no Start needed
+    assert beside.inner_text().startswith("mode: flow needs the exact population loss")
+    assert page.get_by_test_id("nl-mode-error").is_visible()
+    assert page.get_by_test_id("mode").evaluate("e => e.classList.contains('invalid')")
+    page.get_by_test_id("start").click()  # refused on the page: nothing is sent
+    page.get_by_test_id("error").wait_for(state="visible", timeout=2_000)
+    assert page.evaluate("window.lab.run") is None
+    assert "flow" in page.evaluate("window.lab.meta.modes_supported")  # still offered
+    page.get_by_test_id("mode").select_option("sgd")
+    assert not beside.is_visible()
+
+
+@pytest.mark.parametrize("typed", ["1e20", "-3", "2.5", "2147483648"])
+def test_a_bad_seed_is_flagged_at_once_and_never_coerced(server, page, typed):
+    _load(page, server["url"] + SMALL_HASH)
+    _set(page, "seed", 5)
+    assert page.evaluate("window.lab.seed") == 5
+    _set(page, "seed", typed)
+    msg = page.get_by_test_id("seed-error")
+    msg.wait_for(state="visible", timeout=2_000)
+    assert msg.inner_text() == f"seed: got {typed}; allowed: an integer from 0 to 2147483647"
+    assert page.get_by_test_id("seed").input_value() == typed  # not rounded, not clipped
+    assert page.evaluate("window.lab.seed") == 5
+    page.get_by_test_id("start").click()
+    page.get_by_test_id("error").wait_for(state="visible", timeout=2_000)
+    assert page.evaluate("window.lab.run") is None
+    _set(page, "seed", 2147483647)
+    assert not msg.is_visible() and page.evaluate("window.lab.seed") == 2147483647
+
+
+def test_defaults_resets_the_seed(server, page):
+    _load(page, server["url"] + SMALL_HASH.replace("#", "#seed=42&"))
+    assert page.get_by_test_id("seed").input_value() == "42"
+    page.get_by_test_id("defaults").click()
+    assert page.get_by_test_id("seed").input_value() == "0"
+    assert page.evaluate("window.lab.seed") == 0
+    assert "seed=0" in page.url

@@ -59,7 +59,9 @@ def assert_error(res, status: int, field: str | None = None, contains: str | Non
 def lab(tmp_path_factory):
     """One server and, per declared experiment, one finished tiny live run with its messages."""
     store_path = tmp_path_factory.mktemp("derived") / "runs.sqlite"
-    with TestClient(create_app(store_path, Limits(detach_grace_s=5.0))) as client:
+    with TestClient(
+        create_app(store_path, Limits(detach_grace_s=5.0), allowed_hosts=["testserver"])
+    ) as client:
         runs = {}
         for name in DECLARED:
             res = client.post(
@@ -180,7 +182,7 @@ def test_declared_web_caps_are_enforced(lab, name):
 @pytest.mark.parametrize("name", [n for n in DECLARED if get_experiment(n).estimate is not None])
 def test_runs_estimated_beyond_the_time_cap_are_refused(store_path, name):
     limits = Limits(max_run_seconds=1e-12)
-    with TestClient(create_app(store_path, limits)) as client:
+    with TestClient(create_app(store_path, limits, allowed_hosts=["testserver"])) as client:
         config = tiny_config(name)
         fields = ", ".join(get_experiment(name).estimate(
             get_experiment(name).config.from_dict(normalized(name, config))).fields)  # fmt: skip
@@ -434,10 +436,14 @@ def test_study_pool_is_bounded_and_a_job_stops(store_path):
     if not STUDIES:
         pytest.skip("no declared study")
     name, study_name = STUDIES[0]
-    with TestClient(create_app(store_path, Limits(max_jobs=0))) as client:
+    with TestClient(
+        create_app(store_path, Limits(max_jobs=0), allowed_hosts=["testserver"])
+    ) as client:
         res = client.post(f"/api/experiments/{name}/studies/{study_name}", json={})
         assert_error(res, 429)
-    with TestClient(create_app(store_path, Limits(max_jobs=1))) as client:
+    with TestClient(
+        create_app(store_path, Limits(max_jobs=1), allowed_hosts=["testserver"])
+    ) as client:
         job_id = client.post(f"/api/experiments/{name}/studies/{study_name}", json={}).json()[
             "job_id"
         ]
@@ -471,7 +477,7 @@ def test_sweeps_progress_and_metric_summary(store_path):
     )  # fmt: skip
     for seed in (0, 1):
         execute(name, experiment.config.from_dict(config), seed, store=store, sweep_id=sweep_id)
-    with TestClient(create_app(store_path)) as client:
+    with TestClient(create_app(store_path, allowed_hosts=["testserver"])) as client:
         listed = client.get("/api/sweeps").json()["sweeps"]
         assert [s["id"] for s in listed] == [sweep_id]
         assert listed[0]["counts"] == {"finished": 2, "pending": 1}

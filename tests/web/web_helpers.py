@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
 
 #: A small Expander config: compiles and runs in a few seconds on two cores.
 SMALL: dict[str, Any] = {
@@ -52,3 +53,16 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05) -> Any:
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def app_routes(app: Any) -> list[tuple[BaseRoute, str, set[str] | None]]:
+    """(route, full path, methods) of every route of a FastAPI app, included routers flattened.
+
+    FastAPI >= 0.130 keeps included routers as one entry of ``app.routes`` each;
+    ``fastapi.routing.iter_route_contexts`` expands them (older versions list routes flat).
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: app.routes is already flat
+        return [(r, getattr(r, "path", ""), getattr(r, "methods", None)) for r in app.routes]
+    return [(rc.original_route, rc.path, rc.methods) for rc in iter_route_contexts(app.routes)]

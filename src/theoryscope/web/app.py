@@ -2,13 +2,15 @@
 
 Every request is validated with the CLI's own rules (``Config.from_dict``) plus the server's
 work caps (:class:`~theoryscope.web.limits.Limits`); a bad one is answered with a 4xx and a JSON
-body ``{"error": "<one line>", "field": "<name>"}`` and the server keeps serving.
+body ``{"error": "<one line>", "field": "<name>"}`` and the server keeps serving. Before any
+route sees a request, middleware checks its Host (DNS rebinding), its Origin and content type
+(cross-site requests; :mod:`theoryscope.web.guard`) and its body size.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from starlette.staticfiles import StaticFiles
 from theoryscope.errors import ConfigError, NotFoundError, StoreError, TheoryscopeError
 from theoryscope.store import RunStore
 from theoryscope.web.errors import ApiError, error_body
+from theoryscope.web.guard import CrossSiteGuard, HostGuard, lab_hosts, normalize_origin
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.limits import Limits
 from theoryscope.web.live import LiveRuns
 
@@ -47,8 +51,18 @@ def missing_assets() -> list[str]:
     return [name for name in VENDOR_FILES if not (VENDOR / name).is_file()]
 
 
+def _declares_json(headers: dict[bytes, bytes]) -> bool:
+    ctype = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    return ctype == b"application/json"
+
+
 class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``max_bytes`` with a 413 JSON answer."""
+    """Pure ASGI middleware for request bodies of POST / PUT / PATCH / DELETE.
+
+    Refuses a body over ``max_bytes`` (413), and a JSON body that :func:`~theoryscope.web.jsonbody.
+    loads` refuses (400: malformed, nested too deep, an integer with too many digits, NaN); the
+    route then reads the buffered body as usual.
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -92,6 +106,14 @@ class BodyLimit:
         if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
             return
+        if body.strip() and _declares_json(headers):
+            try:
+                loads(body)  # the same bounded parser the routes use: depth, digits, NaN, UTF-8
+            except ApiError as err:
+                await JSONResponse(error_body(err.message), status_code=err.status)(
+                    scope, receive, send
+                )
+                return
         sent = False
 
         async def replay() -> Any:
@@ -104,8 +126,21 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-def create_app(store_path: str | Path | None = None, limits: Limits | None = None) -> FastAPI:
-    """Build the web lab app on the run store at ``store_path`` (default: the user store)."""
+def create_app(
+    store_path: str | Path | None = None,
+    limits: Limits | None = None,
+    *,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+) -> FastAPI:
+    """Build the web lab app on the run store at ``store_path`` (default: the user store).
+
+    Requests are accepted only for the loopback host names plus ``allowed_hosts`` (exact names,
+    ``*.domain`` or ``*``), and state changes only from the lab's own origins plus
+    ``allowed_origins`` (see :mod:`theoryscope.web.guard`). ``theoryscope serve`` passes the
+    ``--host`` it binds and its ``--allow-host`` / ``--allow-origin`` values; tests pass
+    ``allowed_hosts=["testserver"]`` for the TestClient.
+    """
     from theoryscope.web.jobs import Jobs
     from theoryscope.web.routers import (
         api,
@@ -119,6 +154,8 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     from theoryscope.web.theory import TheoryService
 
     limits = limits or Limits()
+    hosts = lab_hosts(None, allowed_hosts)
+    origins = tuple(normalize_origin(o) for o in allowed_origins)
     store = RunStore(store_path)  # fails here, in one line, if the store cannot be opened
     live_runs = LiveRuns(store.path, limits.max_live_runs, limits.detach_grace_s)
     jobs = Jobs(store.path, limits.max_jobs)
@@ -144,6 +181,8 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     )
     app.state.store_path = store.path
     app.state.limits = limits
+    app.state.allowed_hosts = hosts
+    app.state.allowed_origins = origins
     app.state.live = live_runs
     app.state.jobs = jobs
     app.state.theory = theory
@@ -202,5 +241,9 @@ def create_app(store_path: str | Path | None = None, limits: Limits | None = Non
     app.state.paths = {getattr(r, "path", "") for router in routers for r in router.routes}
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Every route, present or added later, is behind these (the last added runs first):
+    # Host check -> cross-site check (Origin, Sec-Fetch-Site, JSON only) -> body size cap.
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(CrossSiteGuard, own_hosts=hosts, allowed_origins=origins)
+    app.add_middleware(HostGuard, allowed_hosts=hosts)
     return app

@@ -44,6 +44,16 @@ class Limits:
     #: A theory preview (``predict``) that takes longer is answered 503 (it keeps computing, and
     #: is cached when done, so asking again later gets it).
     theory_budget_s: float = 20.0
+    # -- the HTTP server (uvicorn, see theoryscope.web.server) --------------------------------
+    #: A request's line, headers and body must all arrive within this many seconds of its first
+    #: byte (or of the connection opening): slow-sending clients cannot hold connections open.
+    request_timeout_s: float = 10.0
+    #: An idle keep-alive connection is closed after this many seconds.
+    keep_alive_s: int = 5
+    #: Open connections (WebSockets included) at once; beyond, new requests get a 503.
+    max_connections: int = 64
+    #: Largest request line + headers (bytes); beyond, the connection gets a 400.
+    max_header_bytes: int = 16 * 1024
 
     def check(self, config: Any) -> None:
         """Raise ConfigError(field, message) if ``config`` asks for more than these caps."""

@@ -30,13 +30,18 @@ loss in the *joint* ODE falls to half its initial value (root-found on the solve
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import integrate, optimize
 
+from theoryscope.errors import ConfigError, SolveBudgetError, SolveError
 from theoryscope.experiments.expander.config import Config
 
 __all__ = [
@@ -361,6 +366,101 @@ def _unpack(config: Any, alphas: Any, gamma: Any, coefs: Any, b0: Any) -> tuple[
     return A, g, co, b0
 
 
+# ------------------------------------------------------------------------------------------------
+# the solve budget: no config may keep a worker spinning
+# ------------------------------------------------------------------------------------------------
+#: Evaluations (right-hand side + Jacobian) one solve_ode call may use. Configs within the web
+#: caps need at most ~6,000 (measured over random configs: d <= 8, up to 5 terms, gamma 1e-3..1).
+SOLVE_MAX_EVALS = 100_000
+#: Wall-clock seconds one solve_ode call may take (a budget, not a speed claim).
+SOLVE_MAX_SECONDS = 10.0
+#: The config fields that decide how hard the ODE is, named in every solve error.
+SOLVE_FIELDS = "coef, gamma, alpha or b0"
+#: warnings.catch_warnings swaps process-global state: one solve at a time may hold it.
+_WARNINGS_LOCK = threading.RLock()
+
+
+class _OverBudget(Exception):
+    def __init__(self, budget: str, limit: float) -> None:
+        super().__init__(budget)
+        self.budget = budget
+        self.limit = limit
+
+
+class _Budget:
+    """Charges every right-hand-side / Jacobian evaluation; raises _OverBudget past either limit.
+
+    The check runs inside each evaluation, so it also stops an integrator that loops within a
+    single step (LSODA does, on states near overflow), not only between steps.
+    """
+
+    def __init__(self, max_evals: int, max_seconds: float) -> None:
+        self.max_evals = max_evals
+        self.max_seconds = max_seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + max_seconds
+        self.evals = 0
+
+    def charge(self, f: Callable[[float, np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
+        def charged(t: float, y: np.ndarray) -> np.ndarray:
+            self.evals += 1
+            if self.evals > self.max_evals:
+                raise _OverBudget("evaluations", self.max_evals)
+            if time.monotonic() > self.deadline:
+                raise _OverBudget("seconds", self.max_seconds)
+            return f(t, y)
+
+        return charged
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+@contextmanager
+def _quiet_numerics() -> Iterator[list[warnings.WarningMessage]]:
+    """Record (never print) SciPy warnings and silence NumPy floating-point warnings."""
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _solve_field(coefs: np.ndarray) -> str:
+    """The field most likely to blame: coef when a coefficient is far from unit scale."""
+    mags = np.abs(np.asarray(coefs, dtype=float))
+    mags = mags[mags > 0]
+    if mags.size and (mags.max() > 1e6 or mags.min() < 1e-6 or not np.all(np.isfinite(mags))):
+        return "coef"
+    return "gamma"
+
+
+def _budget_error(over: _OverBudget, budget: _Budget, coefs: np.ndarray) -> SolveBudgetError:
+    if over.budget == "evaluations":
+        spent = f"{over.limit:,} right-hand-side evaluations (after {budget.seconds:.1f} s)"
+    else:
+        spent = f"{over.limit:g} s of wall-clock time (after {budget.evals:,} evaluations)"
+    return SolveBudgetError(
+        _solve_field(coefs),
+        f"the modeling ODE did not settle within its budget of {spent}; allowed: a config it"
+        f" solves within the budget (typical ones need < 10,000 evaluations): change {SOLVE_FIELDS}",
+        budget=over.budget,
+        limit=over.limit,
+    )
+
+
+def _failure_error(
+    err: BaseException, caught: list[warnings.WarningMessage], coefs: np.ndarray
+) -> SolveError:
+    said = [str(w.message) for w in caught if "lsoda" in str(w.message).lower()]
+    reason = said[0].split(":", 1)[-1].strip() if said else str(err)
+    reason = " ".join(reason.split()).rstrip(".")
+    return SolveError(
+        _solve_field(coefs),
+        f"the modeling ODE solver failed ({reason}); allowed: a config the solver can"
+        f" integrate: change {SOLVE_FIELDS}",
+    )
+
+
 def solve_ode(
     config: Config | Mapping[str, Any] | None = None,
     *,
@@ -373,6 +473,8 @@ def solve_ode(
     rtol: float = 1e-10,
     atol: float = 1e-14,
     t_cap: float | None = None,
+    max_evals: int | None = None,
+    max_seconds: float | None = None,
 ) -> OdeSolution:
     """Integrate the joint modeling ODE (spec 6) over an automatically chosen horizon.
 
@@ -385,8 +487,43 @@ def solve_ode(
     the analytic Jacobian at ``rtol`` integrates it; half-loss times are root-found as events on
     the dense output. The result is sampled at t = 0 and ``n_points - 1`` log-spaced times from
     ``t_min`` (default min(1e-2, 1e-6 t_end)) to ``t_end``.
+
+    Every solve has a budget: at most ``max_evals`` evaluations of the right-hand side and its
+    Jacobian (default :data:`SOLVE_MAX_EVALS`) and ``max_seconds`` of wall-clock time (default
+    :data:`SOLVE_MAX_SECONDS`), checked inside every evaluation, so a config the integrator cannot
+    settle (e.g. ``coef = 1e308``) stops there with :class:`~theoryscope.errors.SolveBudgetError`
+    instead of spinning. A solver failure is a :class:`~theoryscope.errors.SolveError`; both are one
+    line naming the fields to change, and SciPy / NumPy warnings never reach the terminal.
     """
     A, g, co, b0v = _unpack(config, alphas, gamma, coefs, b0)
+    budget = _Budget(
+        SOLVE_MAX_EVALS if max_evals is None else int(max_evals),
+        SOLVE_MAX_SECONDS if max_seconds is None else float(max_seconds),
+    )
+    with _quiet_numerics() as caught:
+        try:
+            return _integrate(A, g, co, b0v, budget, n_points, t_min, rtol, atol, t_cap)
+        except _OverBudget as over:
+            raise _budget_error(over, budget, co) from None
+        except ConfigError:
+            raise
+        except (ArithmeticError, ValueError, RuntimeError) as err:
+            raise _failure_error(err, caught, co) from None
+
+
+def _integrate(
+    A: np.ndarray,
+    g: Any,
+    co: np.ndarray,
+    b0v: float,
+    budget: _Budget,
+    n_points: int,
+    t_min: float | None,
+    rtol: float,
+    atol: float,
+    t_cap: float | None,
+) -> OdeSolution:
+    """The body of :func:`solve_ode` (see there); every evaluation is charged to ``budget``."""
     m, d = A.shape
     cs = np.sqrt(np.prod(g[None, :] ** A, axis=1))  # spec 6: c_j = sqrt(prod_i gamma_i^alpha_ji)
     model = _Model(A, co, cs)
@@ -410,17 +547,19 @@ def solve_ode(
     last_loss = math.inf
     while True:
         sol = integrate.solve_ivp(
-            model.rhs,
+            budget.charge(model.rhs),
             (t0, T),
             y,
             method="LSODA",
-            jac=model.jac,
+            jac=budget.charge(model.jac),
             rtol=rtol,
             atol=atol,
             dense_output=True,
         )
         if sol.status < 0:
             raise RuntimeError(f"ODE solver failed: {sol.message}")
+        if not np.all(np.isfinite(sol.y[:, -1])):
+            raise FloatingPointError("the state a(t), b(t) overflowed")
         nfev += int(sol.nfev)
         segments.append((t0, T, sol.sol))
         _half_times(model, sol, init, t_half)
@@ -490,7 +629,8 @@ def _as_config(config: Config | Mapping[str, Any]) -> Config:
 def _term_readouts(cfg: Config, ode: OdeSolution) -> tuple[TermReadout, ...]:
     out = []
     for j, term in enumerate(cfg.terms):
-        ro = readouts(term.alpha, cfg.gamma, 1.0, cfg.b0)
+        with _quiet_numerics():  # the same readouts solve_ode computed: no warning is news here
+            ro = readouts(term.alpha, cfg.gamma, 1.0, cfg.b0)
         th = float(ode.t_half[j]) if ode.t_half.size > j else math.nan
         out.append(TermReadout(coef=float(term.coef), t_half_ode=th, **ro))
     return tuple(out)

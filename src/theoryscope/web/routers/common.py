@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,6 +13,7 @@ from theoryscope.protocol import get_experiment
 from theoryscope.store import to_json
 from theoryscope.web.errors import ApiError
 from theoryscope.web.flagship import FLAGSHIP
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.limits import Limits
 
 #: The Expander lab's experiment (its own API: /api/meta, /api/validate, /api/theory).
@@ -22,14 +22,15 @@ RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    """The request body as a JSON object, or a 400 that says what is wrong with it.
+
+    The body was already checked by :class:`~theoryscope.web.app.BodyLimit` (size, depth, integer
+    digits); this parses it with the same bounded parser and requires an object.
+    """
     raw = await request.body()
     if not raw.strip():
         raise ApiError(400, "empty request body; expected a JSON object")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ApiError(400, f"malformed JSON: {err}") from None
+    data = loads(raw)
     if not isinstance(data, dict):
         raise ApiError(400, f"expected a JSON object, got {type(data).__name__}")
     return data
@@ -39,6 +40,14 @@ def parse_config(raw: Any, limits: Limits) -> Any:
     """Validate a config dict exactly as the CLI does, then against the server's work caps."""
     if not isinstance(raw, dict):
         raise ConfigError("config", "must be a JSON object of settings (see GET /api/meta)")
+    for key in ("terms", "alpha"):
+        # Config falls back to its default target for an empty list; a request that asks for
+        # no terms at all gets told so instead of training something it did not ask for.
+        if key in raw and isinstance(raw[key], (list, tuple)) and not raw[key]:
+            raise ConfigError(
+                key,
+                f"got an empty list; allowed: 1 to {limits.max_terms} terms (omit it for the default)",
+            )
     try:
         config = get_experiment(EXPERIMENT).config_from_dict(raw)
     except ConfigError:

@@ -15,7 +15,6 @@ chunk); chunks that pile up while a page is slow are merged into one message, ne
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
@@ -28,6 +27,7 @@ from theoryscope.store import to_json
 from theoryscope.web.caps import parse_declared
 from theoryscope.web.errors import ApiError
 from theoryscope.web.flagship import is_legacy
+from theoryscope.web.jsonbody import loads
 from theoryscope.web.live import ServerBusy, merge_chunks
 from theoryscope.web.routers.api import check_mode, theory_for
 from theoryscope.web.routers.common import (
@@ -134,9 +134,10 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
             if len(text) > max_bytes:
                 continue
             try:
-                action = json.loads(text).get("action")
-            except (json.JSONDecodeError, AttributeError):
+                message = loads(text)
+            except ApiError:
                 continue
+            action = message.get("action") if isinstance(message, dict) else None
             if action in ACTIONS:
                 await run_in_threadpool(live.control, action)
 

@@ -44,12 +44,27 @@ export function dropBadX(table, logx, xmax) {
   return table.map((col) => idx.map((i) => col[i]));
 }
 
-/** Join tables with different x onto one sorted x (nulls where a table has no point). */
+/**
+ * Join tables with different x onto one sorted x (nulls where a table has no point).
+ *
+ * Every table keeps its columns, also one with no rows left (e.g. a live run whose only record so
+ * far is step 0, dropped on a log x axis): the result has exactly 1 + the sum of the tables' y
+ * columns, the series the chart was built with. Dropping such a table shifted every later column
+ * onto the wrong series and left uPlot reading a missing one (a TypeError, a blank chart).
+ */
 export function joinTables(tables) {
-  const live = tables.filter((t) => t && t[0].length);
+  const all = tables.filter(Boolean);
+  const live = all.filter((t) => t[0].length);
   if (!live.length) return null;
-  if (live.length === 1) return live[0];
-  return window.uPlot.join(live);
+  const joined = live.length === 1 ? live[0] : window.uPlot.join(live);
+  if (live.length === all.length) return joined;
+  const n = joined[0].length;
+  const out = [joined[0]];
+  let next = 1;
+  for (const t of all) {
+    for (let c = 1; c < t.length; c++) out.push(t[0].length ? joined[next++] : new Array(n).fill(null));
+  }
+  return out;
 }
 
 /** Axis style from the page's CSS variables (light or dark theme). */
@@ -108,6 +123,9 @@ export class Chart {
     if (!data) {
       const empty = [[], ...spec.series.map(() => [])];
       data = empty;
+    }
+    if (data.length !== spec.series.length + 1) {
+      throw new Error(`chart data has ${data.length - 1} columns for ${spec.series.length} series`);
     }
     if (this.plot && this.key === spec.key) {
       this.plot.setData(data, true);

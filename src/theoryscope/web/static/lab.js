@@ -24,6 +24,7 @@ const OVERLAY = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#D55E00", INK];
 const THEORY = "#E69F00";
 const EMA = "#0072B2";
 const MARK = { rise: "#8b95a5", ode: "#CC79A7", sim: "#0072B2" };
+const SEED_MAX = 2 ** 31 - 1;
 
 const S = {
   meta: null,
@@ -34,6 +35,7 @@ const S = {
   preview: null, // {config, theory} for the controls, before a run starts
   overlays: new Map(), // id -> {run, series}
   history: [],
+  fieldErrors: {}, // field -> message shown beside it at once (Start refuses while any is set)
   dirty: true,
   lastDraw: 0,
 };
@@ -97,6 +99,9 @@ async function api(method, path, body) {
 function showError(message, field) {
   const el = $("error");
   document.querySelectorAll(".invalid").forEach((x) => x.classList.remove("invalid"));
+  // a field with its own inline error stays marked whatever the banner shows
+  for (const f of Object.keys(S.fieldErrors)) document.querySelectorAll(`[data-field="${f}"]`).forEach((x) => x.classList.add("invalid"));
+  S.errorField = message ? field || null : null;
   if (!message) {
     el.hidden = true;
     return;
@@ -104,6 +109,35 @@ function showError(message, field) {
   el.textContent = message;
   el.hidden = false;
   if (field) document.querySelectorAll(`[data-field="${field}"]`).forEach((x) => x.classList.add("invalid"));
+}
+
+/** Show (or clear, with no message) the inline message beside a field, and mark the field. */
+function setFieldError(field, message) {
+  if (message) S.fieldErrors[field] = message;
+  else delete S.fieldErrors[field];
+  document.querySelectorAll(`[data-msg="${field}"]`).forEach((el) => {
+    el.textContent = message || "";
+    el.hidden = !message;
+  });
+  document.querySelectorAll(`[data-field="${field}"]`).forEach((el) => el.classList.toggle("invalid", !!message));
+}
+
+/** A seed as the server takes it: an integer from 0 to 2^31 - 1 (nothing is rounded or clipped). */
+function parseSeed(text) {
+  const raw = String(text ?? "").trim();
+  const v = raw === "" ? NaN : Number(raw);
+  if (Number.isInteger(v) && v >= 0 && v <= SEED_MAX) return { value: v, error: null };
+  return { value: null, error: `seed: got ${raw === "" ? "nothing" : raw}; allowed: an integer from 0 to ${SEED_MAX}` };
+}
+
+/** flow / gd integrate the exact population loss, which exists for the default σ only (spec 4). */
+function modeError(f) {
+  if (!S.meta || f.mode === "sgd" || f.nonlinearity === S.meta.default_nonlinearity) return null;
+  return `mode: ${f.mode} needs the exact population loss, which exists for √2 cos(z + π/4) only; allowed: sgd with ${f.nonlinearity}, or ${f.mode} with √2 cos`;
+}
+
+function checkFields() {
+  setFieldError("mode", modeError(S.form));
 }
 
 function toast(message) {
@@ -268,6 +302,16 @@ function sliderField(el, { label, tex, values, get, set, field, testid, format =
   el._sync = sync;
 }
 
+function fieldMessage(field) {
+  const el = document.createElement("div");
+  el.className = "field-msg field-msg-static";
+  el.dataset.msg = field;
+  el.dataset.testid = `${field}-error`;
+  el.hidden = !S.fieldErrors[field];
+  el.textContent = S.fieldErrors[field] || "";
+  return el;
+}
+
 function linValues(lo, hi) {
   return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
 }
@@ -278,6 +322,7 @@ function buildControls() {
   sliderField($("f-k"), { label: "hidden dimension", tex: "k", values: logValues(10, L.max_k), get: () => f.k, set: (v) => (f.k = Math.round(v)), field: "k", testid: "k" });
   sliderField($("f-d"), { label: "data dimension", tex: "d", values: linValues(1, L.max_d), get: () => f.d, set: (v) => { f.d = Math.round(v); resizeForm(f); buildDynamic(); }, field: "d", testid: "d" });
   sliderField($("f-terms"), { label: "number of terms", tex: "m", values: linValues(1, L.max_terms), get: () => f.terms.length, set: (v) => setTermCount(Math.round(v)), field: "terms", testid: "nterms" });
+  $("f-terms").append(fieldMessage("terms"));
   sliderField($("f-lr"), { label: "learning rate", tex: "\\eta", values: logValues(1e-4, 1), get: () => f.lr, set: (v) => (f.lr = v), field: "lr", testid: "lr" });
   sliderField($("f-batch"), { label: "batch size", tex: "|B|", values: logValues(1, L.max_batch), get: () => f.batch, set: (v) => (f.batch = Math.round(v)), field: "batch", testid: "batch" });
 
@@ -289,6 +334,7 @@ function buildControls() {
     const ok = S.meta.modes_supported.includes(m);
     return `<option value="${m}" ${ok ? "" : "disabled"} title="${ok ? "" : "not available on this server"}">${m}${ok ? "" : " (n/a)"}</option>`;
   }).join("");
+  mode.dataset.field = "mode";
   mode.onchange = () => { f.mode = mode.value; changed(); };
   const dtype = $("in-dtype");
   dtype.innerHTML = S.meta.dtypes.map((d) => `<option>${d}</option>`).join("");
@@ -306,10 +352,12 @@ function buildControls() {
   bindNum("in-records", "records");
   bindNum("in-holdout", "holdout");
   bindNum("in-b0", "b0", false);
+  $("in-seed").dataset.field = "seed";
   $("in-seed").onchange = () => {
-    const v = Math.round(Number($("in-seed").value));
-    S.seed = Number.isFinite(v) && v >= 0 ? v : 0;
-    $("in-seed").value = S.seed;
+    const { value, error } = parseSeed($("in-seed").value);
+    setFieldError("seed", error);
+    if (error) return; // the box keeps what was typed; Start refuses until it is fixed
+    S.seed = value;
     changed();
   };
   $("in-gamma-tied").onchange = (e) => {
@@ -324,6 +372,11 @@ function buildControls() {
 
 function setTermCount(n) {
   const f = S.form;
+  const most = S.meta.limits.max_terms;
+  if (!(n >= 1 && n <= most)) {
+    setFieldError("terms", `number of terms: got ${Number.isFinite(n) ? n : "nothing"}; allowed: 1 to ${most} (the target needs at least one term)`);
+    n = Math.min(Math.max(Number.isFinite(n) ? n : 1, 1), most);
+  } else setFieldError("terms", null);
   while (f.terms.length < n) {
     // a new distinct multi-index: h_1 on the next coordinate, else a higher power of x_1
     const used = new Set(f.terms.map((t) => t.alpha.join(",")));
@@ -412,7 +465,7 @@ function syncControls() {
   $("in-records").value = f.records;
   $("in-holdout").value = f.holdout;
   $("in-b0").value = f.b0;
-  $("in-seed").value = S.seed;
+  if (!S.fieldErrors.seed) $("in-seed").value = S.seed; // an invalid entry stays until fixed
   $("in-gamma-tied").checked = S.opts.gammaTied;
   $("teff-of-steps").innerHTML = `t<sub>eff</sub> = η·steps = ${fmt(f.lr * f.steps, 4)}`;
   $("opt-logx").checked = S.opts.logx;
@@ -446,6 +499,7 @@ function changed(rebuild = false) {
   S.form = resizeForm(S.form);
   if (rebuild) buildDynamic();
   syncControls();
+  checkFields();
   saveState();
   updateNotice();
   clearTimeout(previewTimer);
@@ -458,7 +512,8 @@ async function refreshPreview() {
     const res = await api("POST", "/api/theory", { config });
     if (canonical(res.config) !== canonical(cleanConfig(S.form))) return; // stale
     S.preview = { config: res.config, theory: res.theory };
-    showError(null);
+    // a valid preview clears the banner, unless it says why Start was refused (an inline error)
+    if (!(S.errorField && S.fieldErrors[S.errorField])) showError(null);
   } catch (err) {
     S.preview = null;
     showError(err.message, err.field);
@@ -551,6 +606,12 @@ function updateRunLabel() {
 
 async function start() {
   showError(null);
+  const pending = Object.entries(S.fieldErrors);
+  if (pending.length) {
+    const [field, message] = pending[0];
+    showError(message, field);
+    return;
+  }
   const config = cleanConfig(S.form);
   setBusy(true);
   try {
@@ -832,10 +893,12 @@ function renderTheory() {
     const sim = ag && ag.t_half_sim != null ? ag.t_half_sim : ths[j];
     const ratio = ag && ag.ratio_sim_ode != null ? ag.ratio_sim_ode : sim != null && t.t_half_ode ? sim / t.t_half_ode : null;
     const ratioRise = ag && ag.ratio_sim_rise != null ? ag.ratio_sim_rise : sim != null && t.t_rise ? sim / t.t_rise : null;
-    const r = t.r.map((x, i) => (t.alpha[i] > 0 ? fmt(x) : null)).filter((x) => x != null).join(", ");
+    // t.r holds r_i for the relevant directions only (alpha_i > 0, in order): one per entry
+    const rel = t.alpha.map((a, i) => (a > 0 ? i + 1 : 0)).filter((i) => i > 0);
+    const r = t.r.map((x) => fmt(x)).join(", ");
     const color = PALETTE[j % PALETTE.length];
     return `<tr><td><i class="swatch" style="background:${color}"></i>${j + 1}</td><td>(${t.alpha.join(",")})</td><td>${fmt(t.coef)}</td><td>${t.d_rel}</td><td>${t.order}</td><td>${t.ell}</td>
-      <td>${fmt(t.c)}</td><td>${fmt(t.kappa)}</td><td>${fmt(t.beta)}</td><td>${r || "–"}</td><td>${fmt(t.r_b)}</td><td>${fmt(t.F)}</td>
+      <td>${fmt(t.c)}</td><td>${fmt(t.kappa)}</td><td>${fmt(t.beta)}</td><td data-testid="r-${j + 1}" title="r_i for i = ${rel.join(", ")}">${r || "–"}</td><td>${fmt(t.r_b)}</td><td>${fmt(t.F)}</td>
       <td class="hl" data-testid="t-rise-${j + 1}">${fmt(t.t_rise)}</td><td class="hl">${fmt(t.t_half_ode)}</td><td class="hl sim">${fmt(sim)}</td><td class="hl">${fmt(ratio)}</td><td>${fmt(ratioRise)}</td></tr>`;
   });
   table.innerHTML = `<thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody>`;
@@ -1100,6 +1163,9 @@ function bindPlotControls() {
   $("btn-reset").onclick = reset;
   $("btn-defaults").onclick = () => {
     setForm(S.meta.defaults);
+    S.seed = 0; // the server's default seed
+    setFieldError("seed", null);
+    setFieldError("terms", null);
     S.opts.gammaTied = true;
     S.opts.ema = S.form.ema_window;
     buildDynamic();
@@ -1176,9 +1242,13 @@ async function main() {
     S.opts.gammaTied = S.form.gamma.every((g) => g === S.form.gamma[0]);
   }
   S.form = resizeForm(S.form);
+  const seed = parseSeed(S.seed);
+  if (seed.error) S.seed = 0;
   buildControls();
   bindPlotControls();
   syncControls();
+  setFieldError("seed", seed.error);
+  checkFields();
   setState(null);
   requestAnimationFrame(frame);
   await refreshPreview();
