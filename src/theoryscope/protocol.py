@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from theoryscope.errors import ConfigError
+from theoryscope.spec.config import ExperimentConfig
 from theoryscope.spec.declare import (
     Estimate,
     Figure,
@@ -92,7 +93,7 @@ class Experiment:
     theory_to_dict: Callable[[Any], dict[str, Any]]
     plot: Callable[..., Any] | None = None
     summary: str = ""
-    config: type | None = None
+    config: type[ExperimentConfig] | None = None
     figures: tuple[Figure, ...] = ()
     metrics: tuple[Metric, ...] = ()
     studies: tuple[Study, ...] = ()

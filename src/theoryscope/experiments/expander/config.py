@@ -122,9 +122,9 @@ class Config(ExperimentConfig):
         cite=f"{SPEC} 3-4", group="training", sweepable=False,
     )  # fmt: skip
     ema_window: Int = param(
-        100, ge=0, le=100_000, cli="--ema", help="EMA window W of the recorded minibatch loss "
-        "(0 = off).", tex="W", cite=f"{SPEC} 5", group="recording", advanced=True,
-        sweepable=False, modes=("sgd",),
+        100, ge=0, le=100_000, cli="--ema", choices=EMA_WINDOWS, help="EMA window W of the "
+        "recorded minibatch loss (0 = off; the page offers the listed windows).", tex="W",
+        cite=f"{SPEC} 5", group="recording", advanced=True, modes=("sgd",),
     )  # fmt: skip
     records: Int = param(
         400, ge=2, le=100_000, help="Recorded points (log-spaced: dense early, sparse late).",

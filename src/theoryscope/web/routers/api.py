@@ -12,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from theoryscope import __version__
 from theoryscope.errors import ConfigError
-from theoryscope.experiments.expander import config as expander_config
 from theoryscope.protocol import get_experiment
 from theoryscope.web.app import ASSETS_HINT, missing_assets
 from theoryscope.web.routers.common import EXPERIMENT, parse_config, read_json
@@ -22,30 +21,32 @@ router = APIRouter(prefix="/api", tags=["lab"])
 _cache: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 64
+
+
+#: The module that runs the flagship's population modes; a build without it offers sgd only.
 POPULATION_MODULE = "theoryscope.experiments.expander.population_dynamics"
 
 
 def supported_modes() -> tuple[str, ...]:
-    """The modes this build runs: the config knows names whose engine may not be installed."""
-    population = importlib.util.find_spec(POPULATION_MODULE) is not None
-    return tuple(
-        m for m in expander_config.MODES_ALLOWED if m in expander_config.MODES or population
-    )
+    """The modes this build runs (the declaration lists every mode; an optional engine module
+    may be absent)."""
+    modes = tuple(get_experiment(EXPERIMENT).config.field("mode").choices)  # type: ignore[union-attr]
+    if importlib.util.find_spec(POPULATION_MODULE) is None:
+        return tuple(m for m in modes if m == "sgd")
+    return modes
 
 
 def check_mode(config: Any) -> None:
+    """The flagship's declared cross-field rules (e.g. flow / gd need the exact population loss
+    of the default nonlinearity, spec 4), and the modes this build has."""
     modes = supported_modes()
     if config.mode not in modes:
         raise ConfigError(
             "mode", f"{config.mode!r} is not available in this build; allowed: {', '.join(modes)}"
         )
-    if config.mode != "sgd" and not config.uses_default_nonlinearity:
-        # spec 4: the exact population loss (and so its flow / GD) exists for sqrt2cos only
-        raise ConfigError(
-            "mode",
-            f"{config.mode!r} needs the exact population loss, which exists for the default"
-            f" nonlinearity only; allowed: sgd with {config.nonlinearity_name!r}",
-        )
+    check = get_experiment(EXPERIMENT).hooks.check
+    if check is not None:
+        check(config)
 
 
 def theory_for(config: Any) -> tuple[Any, dict[str, Any]]:
@@ -78,17 +79,33 @@ async def health() -> dict[str, Any]:
 
 @router.get("/meta")
 async def meta(request: Request) -> dict[str, Any]:
-    """Defaults, choices and this server's caps: everything the page needs to build its controls."""
+    """Everything the hand-made lab page needs to build its controls, read from the flagship's
+    declaration: each field's declaration, the defaults, the choices, presets and this server's
+    caps (the same schema the derived pages read from ``/api/experiments/<name>``)."""
     limits = request.app.state.limits
+    experiment = get_experiment(EXPERIMENT)
+    config_cls: Any = experiment.config
+    fields = {spec.name: spec for spec in config_cls.fields()}
+
+    def choices(name: str) -> list[Any]:
+        return list(fields[name].choices) if name in fields else []
+
     return {
         "experiment": EXPERIMENT,
-        "defaults": expander_config.Config().to_dict(),
-        "nonlinearities": list(expander_config.NONLINEARITIES),
-        "default_nonlinearity": expander_config.DEFAULT_NONLINEARITY,
-        "modes": list(expander_config.MODES_ALLOWED),
+        "fields": [spec.to_dict() for spec in fields.values()],
+        "presets": [
+            {"name": p.name, "title": p.title, "values": dict(p.values), "cite": p.cite}
+            for p in experiment.presets
+        ],
+        "defaults": config_cls().to_dict(),
+        "nonlinearities": choices("nonlinearity"),
+        "default_nonlinearity": fields["nonlinearity"].default
+        if "nonlinearity" in fields
+        else None,
+        "modes": choices("mode"),
         "modes_supported": list(supported_modes()),
-        "dtypes": list(expander_config.DTYPES),
-        "ema_windows": list(expander_config.EMA_WINDOWS),
+        "dtypes": choices("dtype"),
+        "ema_windows": choices("ema_window"),
         "limits": limits.to_dict(),
         "version": __version__,
     }
