@@ -32,6 +32,14 @@ Array = Any
 Matvec = Callable[[Array], Array]
 
 
+def restart_vector(p: int, j: Array, dtype: Any) -> Array:
+    """A deterministic pseudo-random vector in [-1/2, 1/2)^p for restart j (the classic
+    ``frac(sin(a i + b j) c)`` hash: no PRNG, which would cost seconds of compilation)."""
+    i = jnp.arange(p, dtype=jnp.float32)
+    t = jnp.sin(12.9898 * i + 78.233 * (j.astype(jnp.float32) + 1.0)) * 43758.5453
+    return (t - jnp.floor(t) - 0.5).astype(dtype)
+
+
 def hvp(loss_fn: Callable[[Array], Array], theta: Array, vec: Array) -> Array:
     """``H(theta) vec`` by forward-over-reverse differentiation."""
     return jax.jvp(jax.grad(loss_fn), (theta,), (vec,))[1]
@@ -42,24 +50,39 @@ def lanczos(matvec: Matvec, v0: Array, iters: int) -> tuple[Array, Array, Array]
 
     Returns ``(alpha (m,), beta (m,), basis (m, P))``: T_m has diagonal alpha and off-diagonal
     ``beta[:-1]``; the rows of ``basis`` are the orthonormal Lanczos vectors q_1..q_m.
+
+    Breakdown (an invariant subspace found: ``beta_j <= 10 eps ||A||_est sqrt(P)``, as for a
+    low-rank operator) restarts from a pseudo-random vector orthogonalized against the basis and
+    records ``beta_j = 0``, so T_m is block diagonal and its eigenvalues stay eigenvalues of A.
+    The restart vectors are :func:`restart_vector` (fixed, distinct per step; any vector with a
+    component outside the basis serves).
     """
     p = v0.shape[0]
-    tiny = jnp.finfo(v0.dtype).tiny
+    eps = jnp.finfo(v0.dtype).eps
     q0 = v0 / jnp.linalg.norm(v0)
 
-    def body(carry: tuple[Array, Array, Array, Array], j: Array) -> tuple[Any, Any]:
-        basis, q, q_prev, beta_prev = carry
+    def orth(basis: Array, w: Array) -> Array:
+        w = w - basis.T @ (basis @ w)  # full reorthogonalization ...
+        return w - basis.T @ (basis @ w)  # ... twice is enough
+
+    def body(carry: tuple[Array, Array, Array, Array, Array], j: Array) -> tuple[Any, Any]:
+        basis, q, q_prev, beta_prev, scale = carry
         basis = basis.at[j].set(q)
         w = matvec(q)
         alpha = jnp.vdot(q, w)
-        w = w - alpha * q - beta_prev * q_prev
-        w = w - basis.T @ (basis @ w)  # full reorthogonalization ...
-        w = w - basis.T @ (basis @ w)  # ... twice is enough
+        w = orth(basis, w - alpha * q - beta_prev * q_prev)
         beta = jnp.linalg.norm(w)
-        return (basis, w / (beta + tiny), q, beta), (alpha, beta)
+        scale = jnp.maximum(scale, jnp.abs(alpha) + beta + beta_prev)
+        broke = beta <= 10 * eps * jnp.sqrt(p) * scale
+        r = orth(basis, restart_vector(p, j, v0.dtype))
+        r = r / jnp.linalg.norm(r)
+        q_next = jnp.where(broke, r, w / jnp.where(broke, 1.0, beta))
+        beta = jnp.where(broke, 0.0, beta)
+        return (basis, q_next, q, beta, scale), (alpha, beta)
 
-    init = (jnp.zeros((iters, p), v0.dtype), q0, jnp.zeros_like(q0), jnp.zeros((), v0.dtype))
-    (basis, _, _, _), (alphas, betas) = jax.lax.scan(body, init, jnp.arange(iters))
+    zero = jnp.zeros((), v0.dtype)
+    init = (jnp.zeros((iters, p), v0.dtype), q0, jnp.zeros_like(q0), zero, zero)
+    (basis, *_), (alphas, betas) = jax.lax.scan(body, init, jnp.arange(iters))
     return alphas, betas, basis
 
 
