@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theoryscope.core.recording import log_steps
 from theoryscope.experiments.hessian.analysis import Point, hierarchy, ritz
 from theoryscope.experiments.hessian.collapse import NC_KEYS, collapse_metrics
 from theoryscope.experiments.hessian.config import Config
@@ -50,11 +51,8 @@ Array = Any
 
 
 def record_steps(steps: int, records: int) -> np.ndarray:
-    """Recorded steps: 0, then log-spaced integers up to ``steps`` (distinct, at most records)."""
-    if records <= 2 or steps <= 1:
-        return np.unique(np.array([0, steps], dtype=np.int64))
-    inner = np.geomspace(1.0, float(steps), records - 1)
-    return np.unique(np.concatenate([[0], np.round(inner).astype(np.int64), [steps]]))
+    """Recorded steps: 0, then log-spaced integers up to ``steps`` (:func:`.core.recording.log_steps`)."""
+    return log_steps(steps, records)
 
 
 def hessian_records(count: int, every: int) -> np.ndarray:
