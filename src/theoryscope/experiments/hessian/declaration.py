@@ -149,7 +149,7 @@ PRESETS = (
            {"data": "digits", "classes": 10, "per_class": 30, "width": 32, "depth": 1,
             "lr": 0.1, "steps": 2000, "records": 30, "hessian_every": 5}, cite=NOTES),
     Preset("sagun", "Two clusters with growing variance (the lectures' figure; raise noise)",
-           {"classes": 2, "dim": 2, "per_class": 100, "separation": 1.414, "noise": 0.3,
+           {"classes": 2, "dim": 2, "per_class": 100, "separation": 2.0, "noise": 0.3,
             "width": 16, "depth": 2, "lr": 0.2, "steps": 2000, "records": 30}, cite=SAGUN),
 )  # fmt: skip
 
