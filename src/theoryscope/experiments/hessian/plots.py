@@ -42,10 +42,10 @@ def plot_spectrum(result: Mapping[str, Any]) -> Any:
                            label="G (SLQ)")  # fmt: skip
         ax_ge.set_ylabel("density")
     for value in hier.get("class_eigs") or []:
-        ax_h.axvline(value, color=OKABE_ITO[5], ls="--", lw=0.8)
+        ax_h.axvline(value, color=OKABE_ITO[1], ls="--", lw=0.8)
     if hier.get("bulk_edge") is not None:
         ax_h.axvline(hier["bulk_edge"], color="0.3", ls=":", lw=1.0)
-    ax_h.plot([], [], color=OKABE_ITO[5], ls="--", label="eig G_class")
+    ax_h.plot([], [], color=OKABE_ITO[1], ls="--", label="eig G_class")
     ax_h.plot([], [], color="0.3", ls=":", label="bulk edge")
     ax_h.set_title("Hessian spectrum: bulk and outliers", fontsize=10)
     ax_h.set_xlabel("eigenvalue")
@@ -58,15 +58,16 @@ def plot_spectrum(result: Mapping[str, Any]) -> Any:
         idx = np.arange(1, len(top) + 1)
         ax_top.semilogy(idx, np.maximum(top, 1e-16), "o", ms=3, color=OKABE_ITO[0],
                         label="H top (Lanczos)")  # fmt: skip
+        floor = 1e-12 * float(np.max(np.abs(top)))  # the Gram's exact zeros are not drawn
         ce = np.asarray(hier.get("class_eigs") or [])
         xe = np.asarray(hier.get("cross_eigs") or [])
+        ce, xe = ce[ce > floor], xe[xe > floor]
         if ce.size:
-            ax_top.semilogy(np.arange(1, len(ce) + 1), np.maximum(ce, 1e-16), "--",
-                            color=OKABE_ITO[5], label="eig G_class")  # fmt: skip
+            ax_top.semilogy(np.arange(1, len(ce) + 1), ce, "--", color=OKABE_ITO[1],
+                            label="eig G_class")  # fmt: skip
         if xe.size:
-            ax_top.semilogy(np.arange(len(ce) + 1, len(ce) + len(xe) + 1),
-                            np.maximum(xe, 1e-16), "--", color=OKABE_ITO[6],
-                            label="eig G_cross")  # fmt: skip
+            ax_top.semilogy(np.arange(len(ce) + 1, len(ce) + len(xe) + 1), xe, "--",
+                            color=OKABE_ITO[3], label="eig G_cross")  # fmt: skip
         if hier.get("bulk_edge") is not None:
             ax_top.axhline(hier["bulk_edge"], color="0.3", ls=":", lw=1.0, label="bulk edge")
     ax_top.set_title(f"three levels: {hier.get('n_class')} class, {hier.get('n_cross')} "
