@@ -124,6 +124,7 @@ _BUILTIN = {
     "spectral": "theoryscope.experiments.spectral",
     "implicit": "theoryscope.experiments.implicit",
     "polynets": "theoryscope.experiments.polynets",
+    "hessian": "theoryscope.experiments.hessian",
 }
 
 
