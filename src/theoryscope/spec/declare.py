@@ -112,7 +112,8 @@ class Metric:
     ``good`` is the tolerance on |ratio - 1| the docs state for this metric (None: no claim).
     ``labels`` is a path to a list whose entries name the rows of a ``*`` path (``{label}`` in
     ``label``), for lists of plain numbers. ``when`` limits the metric to configs whose fields
-    take the listed values. A row with neither side known is left out.
+    take the listed values. A row with neither side known is left out. ``good_abs`` is an
+    absolute tolerance on |simulated - predicted|, for predictions of 0 (no ratio exists).
     """
 
     name: str
@@ -125,6 +126,7 @@ class Metric:
     unit: str | None = None
     labels: str | None = None
     when: Mapping[str, Sequence[Any]] | None = None
+    good_abs: float | None = None
 
 
 @dataclass(frozen=True)

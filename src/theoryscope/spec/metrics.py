@@ -44,7 +44,8 @@ def metric_rows(metrics: Sequence[Metric], documents: Mapping[str, Any]) -> list
     ``{name, label, simulated, predicted, ratio, tex, cite, good, within}``.
 
     ``ratio`` is simulated / predicted when both are finite and predicted is non-zero;
-    ``within`` says whether |ratio - 1| <= good (None when either is unknown).
+    ``within`` says whether |ratio - 1| <= good and |simulated - predicted| <= good_abs, for
+    the tolerances the metric declares (None when nothing can be said).
     """
     rows = []
     config = documents.get("config") or {}
@@ -80,6 +81,9 @@ def metric_rows(metrics: Sequence[Metric], documents: Mapping[str, Any]) -> list
                 if ratio is not None and metric.good is not None
                 else None
             )
+            if metric.good_abs is not None and simulated is not None and predicted is not None:
+                close = abs(simulated - predicted) <= metric.good_abs
+                within = close if within is None else (within and close)
             rows.append(
                 {
                     "name": metric.name,
