@@ -248,16 +248,56 @@ def share_edge(p: np.ndarray, q: np.ndarray, eps: float) -> bool:
     return bool(np.any(collinear & (hi - lo > eps)))
 
 
+def _padded(polys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (P, K, 2) padded by repeating the last vertex, and the edge mask (P, K)."""
+    k = max(len(p) for p in polys)
+    out = np.empty((len(polys), k, 2))
+    mask = np.zeros((len(polys), k), dtype=bool)
+    for i, p in enumerate(polys):
+        out[i, : len(p)] = p
+        out[i, len(p) :] = p[0]  # padding closes the polygon with zero-length edges
+        mask[i, : len(p)] = True
+    return out, mask
+
+
+def shared_edges(polys: list[np.ndarray], pairs: np.ndarray, eps: float) -> np.ndarray:
+    """For each pair (i, j), whether polygons i and j share a boundary segment longer than
+    ``eps`` (an edge of i and an edge of j collinear within eps and overlapping), vectorised."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=bool)
+    verts, _ = _padded(polys)
+    out = np.zeros(len(pairs), dtype=bool)
+    chunk = 4096
+    for start in range(0, len(pairs), chunk):
+        pr = pairs[start : start + chunk]
+        pa = verts[pr[:, 0]]  # (M, K, 2)
+        pb = np.roll(pa, -1, axis=1)
+        qa = verts[pr[:, 1]]
+        qb = np.roll(qa, -1, axis=1)
+        d = pb - pa
+        length = np.linalg.norm(d, axis=2)  # (M, K)
+        unit = d / np.maximum(length, 1e-300)[..., None]
+        normal = np.stack([-unit[..., 1], unit[..., 0]], axis=2)
+        ra = qa[:, None, :, :] - pa[:, :, None, :]  # (M, Kp, Kq, 2)
+        rb = qb[:, None, :, :] - pa[:, :, None, :]
+        dist_a = np.abs(np.einsum("mpqd,mpd->mpq", ra, normal))
+        dist_b = np.abs(np.einsum("mpqd,mpd->mpq", rb, normal))
+        ta = np.einsum("mpqd,mpd->mpq", ra, unit)
+        tb = np.einsum("mpqd,mpd->mpq", rb, unit)
+        lo = np.maximum(np.minimum(ta, tb), 0.0)
+        hi = np.minimum(np.maximum(ta, tb), length[:, :, None])
+        ok = (dist_a < eps) & (dist_b < eps) & (hi - lo > eps) & (length[:, :, None] > eps)
+        out[start : start + len(pr)] = np.any(ok, axis=(1, 2))
+    return out
+
+
 def adjacency(result: PlaneMap) -> list[tuple[int, int]]:
     """Pairs of polygons sharing a boundary segment (cached on the map)."""
     if result.adjacency is None:
         eps = 1e-9 * result.half
         pairs = candidate_pairs(result.polygons, eps)
-        result.adjacency = [
-            (int(i), int(j))
-            for i, j in pairs
-            if share_edge(result.polygons[i], result.polygons[j], eps)
-        ]
+        keep = shared_edges(result.polygons, pairs, eps)
+        result.adjacency = [(int(i), int(j)) for i, j in pairs[keep]]
     return result.adjacency
 
 
@@ -319,17 +359,19 @@ def line_count(result: PlaneMap, level: float, axis: int = 1) -> int:
 
 def greedy_colours(result: PlaneMap, colours: int) -> np.ndarray:
     """A colour index per polygon, different from its neighbours' where ``colours`` allow
-    (greedy in order of decreasing degree; planar maps rarely need more than 5)."""
+    (greedy in order of decreasing degree, a seeded random pick among the free colours; planar
+    maps never need more than 4, so 8 always suffice in practice)."""
     k = len(result.polygons)
     neighbours: list[list[int]] = [[] for _ in range(k)]
     for i, j in adjacency(result):
         neighbours[i].append(j)
         neighbours[j].append(i)
     colour = np.full(k, -1, dtype=np.int64)
+    rng = np.random.default_rng(0)  # a fixed choice among the free colours: a varied map
     for i in sorted(range(k), key=lambda n: -len(neighbours[n])):
         used = {int(colour[j]) for j in neighbours[i] if colour[j] >= 0}
         free = [c for c in range(colours) if c not in used]
-        colour[i] = free[0] if free else i % colours
+        colour[i] = free[int(rng.integers(len(free)))] if free else i % colours
     return colour
 
 

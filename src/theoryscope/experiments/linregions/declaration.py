@@ -54,7 +54,7 @@ FIGURES = (
                 curves=(
                     Curve(y="series.regions", x="series.step", label="linear regions (exact)"),
                     Curve(y="series.activation_regions", x="series.step",
-                          label="activation regions (exact)"),
+                          label="activation regions (exact)", color=1),
                     Curve(y="theory.regions", x="theory.step",
                           label="expected at init (infinite width)", style="dashed", color=0),
                 ),
@@ -492,9 +492,10 @@ STUDIES = (
         figure=_figure("zaslavsky_figure"), summary_lines=_lazy(_S, "zaslavsky_lines"),
         estimate=zaslavsky_estimate,
         metrics=(
-            Metric("zaslavsky", "n0={n0} n1={n1}: counted vs Zaslavsky", "result.rows.*.max",
+            Metric("zaslavsky", "n0={n0} n1={n1} {position}: most counted vs Zaslavsky",
+                   "result.rows.*.max",
                    "result.rows.*.zaslavsky", cite=ZASLAVSKY, good=0.0),
-            Metric("arrangement", "n0={n0} n1={n1} {position}: counted vs arrangement",
+            Metric("arrangement", "n0={n0} n1={n1} {position}: fewest counted vs arrangement",
                    "result.rows.*.min", "result.rows.*.arrangement", cite=ZASLAVSKY, good=0.0),
         ),
         cite=ZASLAVSKY,

@@ -82,9 +82,10 @@ def _adam_chunk(params: Params, m: Params, v: Params, count: Any, x: Any, y: Any
         m_ = jax.tree_util.tree_map(lambda a, gi: b1 * a + (1 - b1) * gi, m_, g)
         v_ = jax.tree_util.tree_map(lambda a, gi: b2 * a + (1 - b2) * gi * gi, v_, g)
         cf = c.astype(x.dtype)
-        scale = lr * jnp.sqrt(1 - b2**cf) / (1 - b1**cf)
-        p = jax.tree_util.tree_map(lambda a, mi, vi: a - scale * mi / (jnp.sqrt(vi) + eps),
-                                   p, m_, v_)  # fmt: skip
+        c1, c2 = 1 - b1**cf, 1 - b2**cf  # bias corrections (Kingma & Ba 2015, Algorithm 1)
+        p = jax.tree_util.tree_map(
+            lambda a, mi, vi: a - lr * (mi / c1) / (jnp.sqrt(vi / c2) + eps), p, m_, v_
+        )
         return p, m_, v_, c
 
     return jax.lax.fori_loop(0, k, body, (params, m, v, count))

@@ -436,11 +436,14 @@ def global_count_1d(net: Net) -> int:
 
 def global_count_2d(net: Net) -> int:
     """Activation regions of a depth-one net on the whole plane (n_0 = 2): the square is made
-    larger than every vertex of the arrangement, so each cell meets it in one convex piece."""
+    larger than every vertex of the arrangement and every line's closest point to the origin, so
+    each cell meets it (a cell's boundary has a vertex or a whole line) in one convex piece."""
     from theoryscope.experiments.linregions.count2d import intersections, region_map
 
-    pts, _, _ = intersections(*net.hidden[0])
-    reach = max(1.0, float(np.max(np.abs(pts)))) if len(pts) else 1.0
+    w, b = net.hidden[0]
+    pts, _, _ = intersections(w, b)
+    feet = -b[:, None] * w / np.sum(w * w, axis=1, keepdims=True)  # closest point of each line
+    reach = max(1.0, float(np.max(np.abs(np.concatenate([pts, feet])))))
     return region_map(net, 2.0 * reach + 1.0, linear=False).activation_regions
 
 

@@ -136,11 +136,13 @@ def layer_moments(
 
 def _abs_normal_mean(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """E|N(mean, std^2)|."""
-    std = np.maximum(std, 1e-300)
-    r = mean / std
-    return std * math.sqrt(2.0 / math.pi) * np.exp(-0.5 * r * r) + mean * special.erf(
+    positive = std > 1e-150
+    safe = np.where(positive, std, 1.0)
+    r = mean / safe
+    value = safe * math.sqrt(2.0 / math.pi) * np.exp(-0.5 * r * r) + mean * special.erf(
         r / math.sqrt(2.0)
     )
+    return np.where(positive, value, np.abs(mean))
 
 
 def crossing_density(
