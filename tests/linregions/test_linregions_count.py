@@ -66,8 +66,10 @@ def test_depth_one_in_general_position_by_construction():
     b = -np.ones(9)
     net = Net(((w, b), (np.ones((1, 9)), np.zeros(1))))
     assert global_count_2d(net) == th.zaslavsky(9, 2) == 46
-    assert global_count_1d(Net(((np.ones((4, 1)), -np.arange(4.0)), (np.ones((1, 4)),
-                                                                        np.zeros(1))))) == 5
+    assert (
+        global_count_1d(Net(((np.ones((4, 1)), -np.arange(4.0)), (np.ones((1, 4)), np.zeros(1)))))
+        == 5
+    )
 
 
 def test_concurrent_and_parallel_lines_follow_the_arrangement_count():

@@ -81,8 +81,14 @@ def test_depth_one_count_along_a_segment_matches_the_closed_form(bias, n0):
 
 
 def test_depth_one_count_in_a_square_matches_the_closed_form():
-    counts = np.array([region_map(random_net(net_rng(11, i), 2, [10], c_b=0.3), 1.0,
-                                  linear=False).activation_regions for i in range(150)])
+    counts = np.array(
+        [
+            region_map(
+                random_net(net_rng(11, i), 2, [10], c_b=0.3), 1.0, linear=False
+            ).activation_regions
+            for i in range(150)
+        ]
+    )
     sq = th.expected_square([10], 1.0, c_w=2.0, c_b=0.3, bias="gaussian")
     assert sq is not None
     assert abs(_z(counts.astype(float), sq.regions)) < 4

@@ -368,7 +368,7 @@ def area_estimate(p: AreaParams) -> Estimate:
 def telgarsky_estimate(p: TelgarskyParams) -> Estimate:
     seconds = sum(0.01 + 2**L * 1e-5 + p.nets * count_seconds([2, 1] * L, 1, 1.0)
                   for L in range(1, p.max_depth + 1))  # fmt: skip
-    return _est(seconds, 64e6 + 2 ** p.max_depth * 400.0, "max_depth", "nets")
+    return _est(seconds, 64e6 + 2**p.max_depth * 400.0, "max_depth", "nets")
 
 
 def zaslavsky_estimate(p: ZaslavskyParams) -> Estimate:

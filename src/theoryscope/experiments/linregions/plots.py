@@ -129,8 +129,8 @@ def area_figure(result: Mapping[str, Any]) -> Any:
                     label=f"depth {depth} infinite width")  # fmt: skip
     if result["rows"]:
         top = max(result["rows"], key=lambda r: r["neurons"])
-        n = np.array(sorted({r["neurons"] for r in result["rows"]}), dtype=float)
-        ax.plot(n, top["per_area"] * (n / top["neurons"]) ** 2, ":", color=OKABE_ITO[7],
+        ns = np.array(sorted({r["neurons"] for r in result["rows"]}), dtype=float)
+        ax.plot(ns, top["per_area"] * (ns / top["neurons"]) ** 2, ":", color=OKABE_ITO[7],
                 label="~ N^2")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -146,8 +146,15 @@ def telgarsky_figure(result: Mapping[str, Any]) -> Any:
     L = [r["L"] for r in rows]
     ax.plot(L, [r["pieces"] for r in rows], "o-", color=OKABE_ITO[0], label="sawtooth (exact)")
     ax.plot(L, [r["two_power"] for r in rows], "--", color=OKABE_ITO[0], label="2^L")
-    ax.errorbar(L, [r["random_mean"] for r in rows], yerr=[r["random_se"] for r in rows],
-                fmt="s-", color=OKABE_ITO[1], label="random nets, same widths", capsize=2)
+    ax.errorbar(
+        L,
+        [r["random_mean"] for r in rows],
+        yerr=[r["random_se"] for r in rows],
+        fmt="s-",
+        color=OKABE_ITO[1],
+        label="random nets, same widths",
+        capsize=2,
+    )
     ax.plot(L, [10 ** r["log10_serra"] for r in rows], ":", color=OKABE_ITO[2],
             label="Serra et al. bound")  # fmt: skip
     ax.plot(L, [10 ** r["log10_three_power"] for r in rows], ":", color=OKABE_ITO[7],

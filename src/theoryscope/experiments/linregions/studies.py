@@ -36,7 +36,7 @@ def segment_ends(n0: int, lo: float, hi: float, offset: float) -> tuple[np.ndarr
     return x0, x1
 
 
-def _mean_se(values: Sequence[float]) -> tuple[float, float]:
+def _mean_se(values: Any) -> tuple[float, float]:
     arr = np.asarray(values, dtype=np.float64)
     if len(arr) < 2:
         return float(arr.mean()) if len(arr) else float("nan"), float("nan")
@@ -207,8 +207,10 @@ def run_coarea(params: Any, seed: int, context: StudyContext) -> dict[str, Any]:
                                      bias=params.bias)  # fmt: skip
     rows = []
     for l in range(depth):
-        rows.append(_paired(ex[:, l], co[:, l], float(theory[l])) | {"layer": l + 1,
-                                                                    "width": params.widths[l]})
+        rows.append(
+            _paired(ex[:, l], co[:, l], float(theory[l]))
+            | {"layer": l + 1, "width": params.widths[l]}
+        )
     total = _paired(ex.sum(1), co.sum(1), float(theory.sum())) | {"layer": "all"}
     context.progress(1.0, "done")
     return {"rows": rows, "total": total, "stopped": False, "widths": list(params.widths),
@@ -379,8 +381,10 @@ def area_lines(result: dict[str, Any]) -> list[str]:
                      f"{r['se']:<8.2f} {t}")  # fmt: skip
     for e in result["exponents"]:
         t = "-" if e["theory_exponent"] is None else f"{e['theory_exponent']:.3f}"
-        lines.append(f"depth {e['depth']}: regions/area ~ N^{e['exponent']:.3f} between N="
-                     f"{e['from_neurons']} and {e['to_neurons']} (infinite width N^{t})")
+        lines.append(
+            f"depth {e['depth']}: regions/area ~ N^{e['exponent']:.3f} between N="
+            f"{e['from_neurons']} and {e['to_neurons']} (infinite width N^{t})"
+        )
     return lines
 
 
@@ -390,7 +394,7 @@ def area_lines(result: dict[str, Any]) -> list[str]:
 def run_telgarsky(params: Any, seed: int, context: StudyContext) -> dict[str, Any]:
     """Exact pieces of Telgarsky's sawtooth on [0, 1] against 2^L, next to random nets of the same
     widths (Gaussian init) and the worst-case bounds."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for depth in range(1, params.max_depth + 1):
         if context.should_stop():
             return {"rows": rows, "stopped": True}
@@ -452,8 +456,10 @@ def run_zaslavsky(params: Any, seed: int, context: StudyContext) -> dict[str, An
     count read off the actual arrangement (concurrent lines with zero biases included)."""
     from theoryscope.experiments.linregions.count2d import arrangement_regions
 
-    rows = []
-    cases = [(n0, n1, pos) for n0 in (1, 2) for n1 in params.n1s for pos in ("general", "zero-bias")]
+    rows: list[dict[str, Any]] = []
+    cases = [
+        (n0, n1, pos) for n0 in (1, 2) for n1 in params.n1s for pos in ("general", "zero-bias")
+    ]
     for k, (n0, n1, position) in enumerate(cases):
         if context.should_stop():
             return {"rows": rows, "stopped": True}

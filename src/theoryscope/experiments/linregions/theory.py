@@ -61,8 +61,7 @@ from scipy import integrate, special
 
 HANIN_ROLNICK = "Hanin & Rolnick, 'Complexity of linear regions in deep networks', ICML 2019"
 HANIN_ROLNICK_2 = (
-    "Hanin & Rolnick, 'Deep ReLU networks have surprisingly few activation patterns', "
-    "NeurIPS 2019"
+    "Hanin & Rolnick, 'Deep ReLU networks have surprisingly few activation patterns', NeurIPS 2019"
 )
 SERRA = "Serra, Tjandraatmadja & Ramalingam, ICML 2018, Theorem 1"
 LECTURE = "seed 002, lecture 12/5 (Linear Regions)"
@@ -172,8 +171,8 @@ def crossing_density(
 
 def segment_layer_counts(
     widths: Sequence[int],
-    x0: Sequence[float],
-    x1: Sequence[float],
+    x0: Any,
+    x1: Any,
     *,
     c_w: float,
     c_b: float,
@@ -183,24 +182,24 @@ def segment_layer_counts(
 
     Bias-free nets with n_0 = 1 are exactly homogeneous: every breakpoint sits at x = 0.
     """
-    x0 = np.asarray(x0, dtype=np.float64)
-    u = np.asarray(x1, dtype=np.float64) - x0
-    n0 = len(x0)
+    start = np.asarray(x0, dtype=np.float64)
+    u = np.asarray(x1, dtype=np.float64) - start
+    n0 = len(start)
     depth = len(widths)
     if bias == "zero" or c_b == 0.0:
         if n0 == 1:
-            inside = (x0[0] < 0.0 < x0[0] + u[0]) or (x0[0] + u[0] < 0.0 < x0[0])
+            inside = (start[0] < 0.0 < start[0] + u[0]) or (start[0] + u[0] < 0.0 < start[0])
             return np.array([1.0 if (inside and i == 0) else 0.0 for i in range(depth)])
         bias = "zero"
 
     def per_layer(t: float) -> np.ndarray:
-        x = x0 + t * u
+        x = start + t * u
         moments = layer_moments(depth, n0, c_w, c_b, x @ x, x @ u, u @ u)
         return np.array([float(crossing_density(kw, c, d, c_b, bias)) for kw, c, d in moments])
 
     # the densities peak where the line passes closest to the origin: split the integral there
     uu = float(u @ u)
-    closest = min(max(-float(x0 @ u) / uu, 0.0), 1.0) if uu > 0 else 0.0
+    closest = min(max(-float(start @ u) / uu, 0.0), 1.0) if uu > 0 else 0.0
     pieces = [(a, b) for a, b in ((0.0, closest), (closest, 1.0)) if b > a]
     out = np.zeros(depth)
     for a, b in pieces:
@@ -209,9 +208,7 @@ def segment_layer_counts(
     return out * np.asarray(widths, dtype=np.float64)
 
 
-def expected_segment_regions(
-    widths: Sequence[int], x0: Sequence[float], x1: Sequence[float], **kw: Any
-) -> float:
+def expected_segment_regions(widths: Sequence[int], x0: Any, x1: Any, **kw: Any) -> float:
     """Expected activation regions on the segment: ``1 + sum_l n_l int rho_l`` (see above)."""
     return 1.0 + float(np.sum(segment_layer_counts(widths, x0, x1, **kw)))
 
@@ -278,22 +275,22 @@ def expected_square(
     s1, s2 = np.meshgrid(half * g, half * g, indexing="ij")
     weight = np.outer(wts, wts) * half * half
     xx = s1**2 + s2**2 + (offset**2 if n0 >= 3 else 0.0)
-    dens = []
-    sig = []
+    dens: list[np.ndarray] = []
+    sig: list[np.ndarray] = []
     for l in range(depth):
         scale = c_w / n0 * (0.5 * c_w) ** l
         kw = c_w / n0 * xx
         for _ in range(l):
             kw = 0.5 * c_w * (kw + c_b)
-        k = kw + c_b
+        var = kw + c_b
         cvec = scale * np.stack([s1, s2], axis=-1)  # Cov(z, grad_s z)
-        cov = scale * np.eye(2) - cvec[..., :, None] * cvec[..., None, :] / k[..., None, None]
-        dens.append(1.0 / np.sqrt(2.0 * math.pi * k))
+        cov = scale * np.eye(2) - cvec[..., :, None] * cvec[..., None, :] / var[..., None, None]
+        dens.append(1.0 / np.sqrt(2.0 * math.pi * var))
         sig.append(cov)
     crossings = 0.0
     for l in range(depth):
         for m in range(l, depth):
-            pairs = math.comb(widths[l], 2) if l == m else widths[l] * widths[m]
+            pairs = math.comb(int(widths[l]), 2) if l == m else int(widths[l]) * int(widths[m])
             if pairs == 0:
                 continue
             density = dens[l] * dens[m] * _expected_abs_det(sig[l], sig[m])
