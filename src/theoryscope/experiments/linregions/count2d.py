@@ -68,8 +68,9 @@ class PlaneMap:
 
 
 def polygon_area(v: np.ndarray) -> float:
+    """Signed area (shoelace; positive for counter-clockwise vertices)."""
     x, y = v[:, 0], v[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return 0.5 * float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0])
 
 
 def _split(v: np.ndarray, f: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -152,22 +153,28 @@ def region_map(
         parent: list[int] = []
         for k, v in enumerate(polys):
             a, slope = a_all[k], b_all[k]
-            vals = a[None, :] + v @ slope  # (m, n_l)
             scale = np.abs(a) + half * np.sqrt(np.sum(slope * slope, axis=0))
             thr = tol * np.maximum(scale, 1e-300)
-            cut = np.nonzero(np.any(vals > thr, axis=0) & np.any(vals < -thr, axis=0))[0]
-            pieces = [v]
-            for i in cut:
-                out = []
-                for piece in pieces:
-                    parts = _split(piece, a[i] + piece @ slope[:, i], thr[i])
-                    if parts is None:
-                        out.append(piece)
-                        continue
-                    for part in parts:
-                        if len(part) >= 3 and polygon_area(part) > 0.0:
-                            out.append(part)
-                pieces = out
+            # depth-first: each piece keeps only the neurons that still cut it (one vectorised
+            # test per piece), so the cost grows with the pieces made, not neurons x pieces
+            pieces: list[np.ndarray] = []
+            stack = [(v, np.arange(len(a)))]
+            while stack:
+                piece, cand = stack.pop()
+                vals = a[cand][None, :] + piece @ slope[:, cand]
+                t = thr[cand]
+                cand = cand[np.any(vals > t, axis=0) & np.any(vals < -t, axis=0)]
+                if len(cand) == 0:
+                    pieces.append(piece)
+                    continue
+                i = cand[0]
+                parts = _split(piece, a[i] + piece @ slope[:, i], thr[i])
+                if parts is None:  # only if rounding differs from the test above: not cut
+                    pieces.append(piece)
+                    continue
+                for part in parts:
+                    if len(part) >= 3 and polygon_area(part) > 0.0:
+                        stack.append((part, cand[1:]))
             new_polys.extend(pieces)
             parent.extend([k] * len(pieces))
         idx = np.asarray(parent, dtype=np.int64)
@@ -437,10 +444,12 @@ def arrangement_regions(w: np.ndarray, b: np.ndarray, *, tol: float = 1e-9) -> i
     for pos, k in enumerate(order):
         stop = np.searchsorted(px[order], px[k] + eps[k], side="right")
         for other in order[pos + 1 : stop]:
+            # linking each point to the next point of its cluster (in x order) chains the cluster
             if np.max(np.abs(pts[k] - pts[other])) <= eps[k]:
                 ra, rb = find(int(k)), find(int(other))
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
+                break
     members: dict[int, set[int]] = {}
     for k in range(m):
         members.setdefault(find(k), set()).update((int(ii[k]), int(jj[k])))
