@@ -74,7 +74,7 @@ FIGURES = (
 METRICS = (
     Metric("initial_regions", "activation regions at init vs infinite-width expectation",
            "agreement.initial_activation_regions", "agreement.expected_regions",
-           tex=r"\#\mathrm{regions}(0)", cite=PAPER, good=0.35),
+           tex=r"\#\mathrm{regions}(0)", cite=PAPER),
     Metric("final_over_initial", "linear regions: final / initial",
            "agreement.final_over_initial", cite=PAPER),
     Metric("max_over_initial", "linear regions: max during training / initial",
@@ -414,7 +414,7 @@ STUDIES = (
         summary_lines=_lazy(_S, "depth_lines"), estimate=depth_estimate,
         metrics=(
             Metric("slope", "d count / dN, depth {depth}", "result.slopes.*.slope",
-                   "result.slopes.*.theory_slope", cite=PAPER, good=0.15),
+                   "result.slopes.*.theory_slope", cite=PAPER, good=0.1),
             Metric("count", "regions, depth {depth}, N={neurons}", "result.rows.*.mean",
                    "result.rows.*.theory", cite=PAPER),
         ),
