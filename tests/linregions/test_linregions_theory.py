@@ -48,7 +48,7 @@ def test_rice_density_matches_sampled_gaussians(bias):
     rng = np.random.default_rng(1)
     kw, c, d, c_b = 0.8, 0.35, 1.3, 0.25
     cov = np.array([[kw, c], [c, d]])
-    y, dy = rng.multivariate_normal([0, 0], cov, size=2_000_000).T
+    y, dy = rng.multivariate_normal([0, 0], cov, size=600_000).T
     if bias == "gaussian":
         dens = np.exp(-0.5 * y * y / c_b) / math.sqrt(2 * math.pi * c_b)
     else:
@@ -63,8 +63,8 @@ def test_expected_abs_determinant_matches_sampled_gaussians():
     rng = np.random.default_rng(2)
     s1 = np.array([[1.0, 0.3], [0.3, 0.5]])
     s2 = np.array([[0.4, -0.1], [-0.1, 2.0]])
-    g1 = rng.multivariate_normal([0, 0], s1, size=1_000_000)
-    g2 = rng.multivariate_normal([0, 0], s2, size=1_000_000)
+    g1 = rng.multivariate_normal([0, 0], s1, size=400_000)
+    g2 = rng.multivariate_normal([0, 0], s2, size=400_000)
     sample = np.abs(g1[:, 0] * g2[:, 1] - g1[:, 1] * g2[:, 0])
     assert abs(_z(sample, float(th._expected_abs_det(s1, s2)))) < 4
 
