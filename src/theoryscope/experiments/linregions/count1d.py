@@ -166,8 +166,10 @@ def grid_count(net: Net, x0: np.ndarray, x1: np.ndarray, points: int) -> int:
 
     One plus the number of consecutive grid points whose activation patterns differ: a region
     narrower than the spacing can be missed, and several changes between two neighbours count
-    once, so this is a lower bound of :func:`count_segment`'s ``activation_regions`` that reaches
-    it once the grid resolves every region. Used only as a cross-check on small nets and as the
+    once, so on a random net this is a lower bound of :func:`count_segment`'s
+    ``activation_regions`` that reaches it once the grid resolves every region. On a degenerate
+    net whose neurons touch zero without changing sign (Telgarsky's), rounding can flip them at
+    grid points and add spurious changes. Used only as a cross-check on small nets and as the
     benchmark's baseline.
     """
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
