@@ -125,6 +125,7 @@ _BUILTIN = {
     "implicit": "theoryscope.experiments.implicit",
     "polynets": "theoryscope.experiments.polynets",
     "hessian": "theoryscope.experiments.hessian",
+    "linregions": "theoryscope.experiments.linregions",
 }
 
 
