@@ -123,6 +123,7 @@ _BUILTIN = {
     "spectral": "theoryscope.experiments.spectral",
     "implicit": "theoryscope.experiments.implicit",
     "polynets": "theoryscope.experiments.polynets",
+    "deeplinear_init": "theoryscope.experiments.deeplinear_init",
 }
 
 

@@ -158,10 +158,14 @@ class Posterior:
 
     # -- the posterior of v = log y ------------------------------------------------------------
     @cached_property
-    def weights(self) -> np.ndarray:
-        """Normalized quadrature weights of the posterior on ``grid[0]``."""
+    def log_weights(self) -> np.ndarray:
+        """Log of the normalized quadrature weights of the posterior on ``grid[0]``."""
         _, logw = self.grid
-        return np.exp(logw - logsumexp(logw))
+        return logw - logsumexp(logw)
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        return np.exp(self.log_weights)
 
     def expect(self, values: np.ndarray) -> float:
         return float(np.sum(self.weights * values))
@@ -212,7 +216,7 @@ class Posterior:
         var = perp[:, None] ** 2 * np.exp(self.log_s2_grid)[None, :]
         r = (f - mean)[:, None]
         logn = -0.5 * (np.log(2.0 * math.pi * var) + r * r / var)
-        return logsumexp(logn, b=self.weights[None, :], axis=1)
+        return logsumexp(logn + self.log_weights[None, :], axis=1)
 
     def predictive_cdf(self, x_test: np.ndarray, f: np.ndarray) -> np.ndarray:
         """``P(f(x) <= f | D)`` for one test input and an array of values f."""
@@ -298,6 +302,38 @@ def gaussian_approximation(hidden: Sequence[int], data: Data, sigma2: float) -> 
         "log_evidence_gap": -0.5 * math.log1p(lam) - 0.25 * data.p * (delta - mu) ** 2 / (1 + lam),
         "log_r2_mean": (mu + lam * delta) / (1.0 + lam),
     }
+
+
+def lognormal_approximation(
+    hidden: Sequence[int], data: Data, sigma2: float, points: int = 4001
+) -> dict[str, float]:
+    """The evidence gap and posterior log scale with the exact likelihood in ``u = log R^2`` but
+    the prior of u replaced by its log-normal limit ``N(mu_u, v_u)`` (the law that depends on
+    the architecture only through ``sum 1/N_l``; :mod:`.productlaw`)::
+
+        log Z(L, sigma^2) - log Z(0, sigma_*^2) = log int N(u; mu_u, v_u) e^{l(u) - l(Delta)} du,
+        l(u) = -(P/2) u - C e^{-u},  C = N_0 ||theta_*||^2 / (2 sigma^2),  Delta = log(2C/P).
+    """
+    n = np.asarray(hidden, dtype=np.float64)
+    mu = float(np.sum(digamma(n / 2.0) + np.log(2.0 / n))) if n.size else 0.0
+    var = float(np.sum(polygamma(1, n / 2.0))) if n.size else 0.0
+    p = data.p
+    c = data.n0 * float(data.theta_star @ data.theta_star) / (2.0 * sigma2)
+    delta = math.log(2.0 * c / p)
+
+    def ell(u: np.ndarray) -> np.ndarray:
+        return -0.5 * p * u - c * np.exp(-u) + 0.5 * p * (delta + 1.0)  # l(u) - l(Delta)
+
+    if var == 0.0:
+        return {"log_evidence_gap": float(ell(np.asarray(mu))), "log_r2_mean": mu}
+    sd_prior, sd_lik = math.sqrt(var), math.sqrt(2.0 / p)
+    lo = min(mu - 15 * sd_prior, delta - 15 * sd_lik)
+    hi = max(mu + 15 * sd_prior, delta + 15 * sd_lik)
+    u = np.linspace(lo, hi, points)
+    logw = -0.5 * (u - mu) ** 2 / var - 0.5 * math.log(2 * math.pi * var) + ell(u)
+    logw += math.log(float(u[1] - u[0]))
+    total = float(logsumexp(logw))
+    return {"log_evidence_gap": total, "log_r2_mean": float(np.sum(np.exp(logw - total) * u))}
 
 
 def optimal_sigma2(data: Data) -> float:
@@ -412,4 +448,4 @@ def log_normal_cdf_mixture(post: Posterior, x_test: np.ndarray, f: np.ndarray) -
     mean, perp = post.data.split(np.atleast_2d(x_test)[:1])
     sd = perp[0] * np.exp(0.5 * post.log_s2_grid)
     z = (np.asarray(f, dtype=np.float64)[..., None] - mean[0]) / sd
-    return logsumexp(log_ndtr(z), b=post.weights, axis=-1)
+    return logsumexp(log_ndtr(z) + post.log_weights, axis=-1)

@@ -6,7 +6,9 @@ Two samplers of the same law (:mod:`.productlaw`):
               ``N(0, 1/n_{l-1})``) and the row vector ``theta^T = W^(L+1) ... W^(1)`` is built
               from the top, one vector-matrix product per layer, renormalized after each layer
               (``log ||theta||^2`` accumulates the log norms, so no under/overflow at large L/n).
-              Nets are ``vmap``-ed, layers ``lax.scan``-ed (hidden widths padded to their max).
+              Nets are ``vmap``-ed; layers go through a ``fori_loop`` with the depth traced when
+              the hidden widths are equal (one compilation for every depth), else a
+              ``lax.scan`` with the hidden widths padded to their max.
               Every net has its own key ``split(fold_in(PRNGKey(seed), batch), nets)[i]`` and each
               layer ``fold_in(net_key, l)``: a net's weights do not depend on how nets are
               grouped into vmapped calls (its value may, by one rounding, through XLA's
@@ -80,12 +82,39 @@ def _matrices_call(keys: jax.Array, widths: tuple[int, ...], hidden: int, dtype:
     return jax.vmap(one)(keys)
 
 
+@partial(jax.jit, static_argnames=("n0", "n", "dtype"))
+def _uniform_call(keys: jax.Array, depth: jax.Array, n0: int, n: int, dtype: Any) -> jax.Array:
+    """The same for equal hidden widths n and depth >= 1, with the depth traced (a
+    ``fori_loop``): one compilation serves every depth."""
+
+    def one(key: jax.Array) -> jax.Array:
+        z = jax.random.normal(jax.random.fold_in(key, depth + 1), (n,), dtype)
+        r = z / math.sqrt(n)
+        s2 = jnp.sum(r * r)
+        acc, r = jnp.log(s2), r / jnp.sqrt(s2)
+
+        def step(i: Any, carry: Any) -> Any:  # layer l = L - i: R^n -> R^n
+            r, acc = carry
+            w = jax.random.normal(jax.random.fold_in(key, depth - i), (n, n), dtype)
+            r = r @ w / math.sqrt(n)
+            s2 = jnp.sum(r * r)
+            return r / jnp.sqrt(s2), acc + jnp.log(s2)
+
+        r, acc = jax.lax.fori_loop(0, depth - 1, step, (r, acc))
+        w1 = jax.random.normal(jax.random.fold_in(key, 1), (n, n0), dtype) / math.sqrt(n0)
+        theta = r @ w1
+        return acc + jnp.log(jnp.sum(theta * theta))
+
+    return jax.vmap(one)(keys)
+
+
 def log_norm2_matrices(
     key: jax.Array, widths: Sequence[int], nets: int, dtype: str = "float32"
 ) -> np.ndarray:
     """``log ||theta||^2`` of ``nets`` networks built from Gaussian weight matrices."""
     widths = tuple(int(n) for n in widths)
     hidden = max(widths[1:], default=1)
+    uniform = len(widths) > 1 and len(set(widths[1:])) == 1
     per_call = max(1, min(int(nets), CALL_ENTRIES // max(1, hidden * max(hidden, widths[0]))))
     keys = jax.random.split(key, int(nets))
     out = []
@@ -96,7 +125,12 @@ def log_norm2_matrices(
             take = part.shape[0]
             if take < per_call:  # pad to one compiled shape
                 part = jnp.concatenate([part, keys[: per_call - take]])
-            out.append(np.asarray(_matrices_call(part, widths, hidden, dt), np.float64)[:take])
+            if uniform:
+                depth = jnp.asarray(len(widths) - 1, jnp.int32)
+                vals = _uniform_call(part, depth, widths[0], hidden, dt)
+            else:
+                vals = _matrices_call(part, widths, hidden, dt)
+            out.append(np.asarray(vals, np.float64)[:take])
     return np.concatenate(out)
 
 
