@@ -117,7 +117,8 @@ class NormLawParams(ExperimentConfig):
 class CollapseParams(ExperimentConfig):
     """Monte Carlo of Gaussian-matrix products over a grid of (L, n)."""
 
-    depths: IntTuple = _int_list((1, 2, 4, 8, 16, 32, 64), 1, 1024, "Depths L.", tex="L")
+    depths: IntTuple = _int_list((1, 3, 7, 15, 31, 63), 1, 1024, "Depths L (2^k - 1 make "
+                                 "(L+1)/n repeat across widths).", tex="L")  # fmt: skip
     widths: IntTuple = _int_list((4, 8, 16, 32, 64), 1, 1024, "Widths n (n_0 = n).", tex="n")
     nets: Int = param(1000, ge=100, le=MAX_NETS, help="Nets per (L, n) point.",
                       web_max=20_000)  # fmt: skip

@@ -327,8 +327,11 @@ def _bayes_check_estimate(p: BayesCheckParams) -> Estimate:
 
 def _bayes_depth_estimate(p: BayesDepthParams) -> Estimate:
     count = len(p.widths) * len(p.depths)
-    return Estimate(memory_bytes=8.0 * p.tests * 801 * 4 + 8.0 * p.input_dim**2 * 4 + 64e6,
-                    seconds=count * (0.4 + p.tests * 801 / 2e7), fields=("widths", "depths"))
+    return Estimate(
+        memory_bytes=8.0 * p.tests * 801 * 4 + 8.0 * p.input_dim**2 * 4 + 64e6,
+        seconds=count * (0.4 + p.tests * 801 / 2e7),
+        fields=("widths", "depths"),
+    )
 
 
 STUDIES = (

@@ -53,21 +53,32 @@ def norm_law(result: Mapping[str, Any]) -> Figure:
 def collapse(result: Mapping[str, Any]) -> Figure:
     rows = result["rows"]
     widths = sorted({r["width"] for r in rows})
-    fig, axes = _figure(13, 3.8, 3)
-    for ax, key, label in zip(axes, ("depth", "width", "tau"), ("depth L", "width n", "L / n"),
-                              strict=True):  # fmt: skip
-        for j, n in enumerate(widths):
-            sub = sorted((r for r in rows if r["width"] == n), key=lambda r: r[key])
-            x = [r[key] for r in sub]
-            ax.loglog(x, [r["mc_var"] for r in sub], "o", color=_color(j), label=f"n = {n}")
-            ax.loglog(x, [r["var"] for r in sub], "--", color=_color(j), lw=0.8)
-        ax.set(xlabel=label, ylabel="Var log ||theta||^2")
-    taus = np.geomspace(min(r["tau"] for r in rows), max(r["tau"] for r in rows), 50)
-    axes[2].loglog(taus, 2 * taus, ":", color="black", label="2 L/n")
-    axes[0].set_title("against L: no collapse")
-    axes[1].set_title("against n: no collapse")
-    axes[2].set_title("against L/n: one curve")
-    axes[2].legend(fontsize=7)
+    depths = sorted({r["depth"] for r in rows})
+    fig, (a1, a2, a3) = _figure(13, 3.8, 3)
+    for j, n in enumerate(widths):
+        sub = sorted((r for r in rows if r["width"] == n), key=lambda r: r["depth"])
+        a1.loglog([r["depth"] for r in sub], [r["mc_var"] for r in sub], "o", color=_color(j),
+                  label=f"n = {n}")  # fmt: skip
+        a1.loglog([r["depth"] for r in sub], [r["var"] for r in sub], "--", color=_color(j),
+                  lw=0.8)  # fmt: skip
+        a3.loglog([r["tau_eff"] for r in sub], [r["mc_var"] for r in sub], "o", color=_color(j),
+                  label=f"n = {n}")  # fmt: skip
+        a3.loglog([r["tau_eff"] for r in sub], [r["var"] for r in sub], "--", color=_color(j),
+                  lw=0.8)  # fmt: skip
+    for j, d in enumerate(depths):
+        sub = sorted((r for r in rows if r["depth"] == d), key=lambda r: r["width"])
+        a2.loglog([r["width"] for r in sub], [r["mc_var"] for r in sub], "o", color=_color(j),
+                  label=f"L = {d}")  # fmt: skip
+        a2.loglog([r["width"] for r in sub], [r["var"] for r in sub], "--", color=_color(j),
+                  lw=0.8)  # fmt: skip
+    taus = np.geomspace(min(r["tau_eff"] for r in rows), max(r["tau_eff"] for r in rows), 50)
+    a3.loglog(taus, 2 * taus, ":", color="black", label="2 (L+1)/n")
+    a1.set(xlabel="depth L", ylabel="Var log ||theta||^2", title="against L: one curve per n")
+    a2.set(xlabel="width n", ylabel="Var log ||theta||^2", title="against n: one curve per L")
+    a3.set(xlabel="(L+1)/n = sum_l 1/n_l", ylabel="Var log ||theta||^2",
+           title="against L/n: one curve (dashed: exact)")  # fmt: skip
+    for ax in (a1, a2, a3):
+        ax.legend(fontsize=6)
     return fig
 
 
@@ -115,16 +126,21 @@ def lyapunov(result: Mapping[str, Any]) -> Figure:
         t = [r["tau"] for r in sub]
         a1.semilogx(t, [r["top_var_ratio"] for r in sub], "o-", color=_color(j),
                     label=f"top, n = {n}")  # fmt: skip
-        a1.semilogx(t, [r["gap_over_spread"] for r in sub], "s:", color=_color(j),
+        a1.semilogx(t, [r["gap_over_spread"] for r in sub], "s", color=_color(j),
                     label=f"bulk gap / spread, n = {n}")  # fmt: skip
+        a1.semilogx(t, [r["gap_over_spread_lyapunov"] for r in sub], "--", color=_color(j),
+                    lw=0.8)  # fmt: skip
     a1.axhline(1.0, ls="--", color="black", lw=0.8)
-    a1.set(xlabel="L / n", ylabel="ratio", title="Var log s_1^2 / (L psi'(n/2)); gaps")
+    a1.set(xlabel="L / n", ylabel="ratio",
+           title="Var log s_1^2 / (L psi'(n/2)); gap / spread (dashed: QR)")  # fmt: skip
     a1.legend(fontsize=6)
     big = [r for r in rows if r["width"] == widths[-1]]
     for j, r in enumerate(sorted(big, key=lambda r: r["tau"])):
         a2.plot(r["index"], r["mean_per_layer"], "-", color=_color(j), label=f"L/n = {r['tau']:g}")
         a2.plot(r["index"], r["lyapunov_per_layer"], "--", color=_color(j), lw=0.8)
-    a2.set(xlabel="i / n", ylabel="E log s_i^2 / L", title=f"spectrum vs Lyapunov (n = {widths[-1]})")
+    a2.set(
+        xlabel="i / n", ylabel="E log s_i^2 / L", title=f"spectrum vs Lyapunov (n = {widths[-1]})"
+    )
     a2.legend(fontsize=7)
     exact = [r["logdet_var_exact"] for r in rows]
     a3.loglog(exact, [r["logdet_var"] for r in rows], "o", color=_color(4))

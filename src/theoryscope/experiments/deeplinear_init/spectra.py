@@ -186,8 +186,8 @@ def fuss_catalan_moment_quadrature(depth: int, k: int) -> float:
     def f(phi: float) -> float:
         x = float(_fc_x(np.asarray(phi), s))
         x_rho = math.sin((s + 1) * phi) * math.sin(phi) / (math.pi * math.sin(s * phi))
-        dlog = (s + 1) ** 2 / math.tan((s + 1) * phi) - 1.0 / math.tan(phi) - s**2 / math.tan(
-            s * phi
+        dlog = (
+            (s + 1) ** 2 / math.tan((s + 1) * phi) - 1.0 / math.tan(phi) - s**2 / math.tan(s * phi)
         )
         return x**k * x_rho * abs(dlog)
 

@@ -142,7 +142,9 @@ def _spread(rows: list[dict[str, Any]], key: str, value: str) -> float | None:
 def run_collapse(params: CollapseParams, seed: int, context: StudyContext) -> dict[str, Any]:
     """Monte Carlo (Gaussian matrices by default) of log ||theta||^2 at every (L, n), n_0 = n:
     its variance, its mean, ``P(||theta||^2 < 1/2)`` and the median of ||theta||, beside the
-    exact values. Points with equal L/n agree up to O(1/n); points with equal L do not."""
+    exact values. The L + 1 chi^2 factors give ``Var = (L+1) psi'(n/2) = 2 (L+1)/n + O(L/n^2)``:
+    points with equal ``tau_eff = (L+1)/n`` (= L/n for deep nets) agree up to O(1/n), points
+    with equal L do not (the default depths 2^k - 1 make tau_eff repeat across widths)."""
     from theoryscope.experiments.deeplinear_init.productlaw import NormLaw
     from theoryscope.experiments.deeplinear_init.sampling import sample_log_norm2
 
@@ -160,7 +162,7 @@ def run_collapse(params: CollapseParams, seed: int, context: StudyContext) -> di
         law = NormLaw(ws)
         v = sample_log_norm2(params.sampler, seed, i, ws, params.nets, "float32")
         rows.append({
-            "depth": depth, "width": n, "tau": depth / n,
+            "depth": depth, "width": n, "tau": depth / n, "tau_eff": (depth + 1) / n,
             "mc_var": float(np.var(v, ddof=1)), "var": law.log_var(),
             "mc_mean": float(np.mean(v)), "mean": law.log_mean(),
             "mc_below_half": float(np.mean(v < half)),
@@ -176,9 +178,9 @@ def run_collapse(params: CollapseParams, seed: int, context: StudyContext) -> di
         "stopped": stopped,
         "sampler": params.sampler,
         "nets": params.nets,
-        "spread_at_fixed_tau": _spread(rows, "tau", "var"),
+        "spread_at_fixed_tau": _spread(rows, "tau_eff", "var"),
         "spread_at_fixed_depth": _spread(rows, "depth", "var"),
-        "mc_spread_at_fixed_tau": _spread(rows, "tau", "mc_var"),
+        "mc_spread_at_fixed_tau": _spread(rows, "tau_eff", "mc_var"),
         "mc_spread_at_fixed_depth": _spread(rows, "depth", "mc_var"),
         "max_var_error": max(rel) if rel else None,
         "expected_var_error": math.sqrt(2.0 / (params.nets - 1)),
@@ -313,13 +315,16 @@ def run_lyapunov(params: LyapunovParams, seed: int, context: StudyContext) -> di
         mc_var = np.var(logs, axis=0, ddof=1)
         bulk = slice(n // 4, max(n // 4 + 1, 3 * n // 4))
         gaps = np.mean(-np.diff(logs, axis=1), axis=0)
+        pred_gaps = -np.diff(pred_mean)
+        spread = np.sqrt(pred_var[:-1])
         rows.append({
             "tau": depth / n, "tau_nominal": tau, "width": n, "depth": depth,
             "top_var_ratio": float(mc_var[0] / pred_var[0]),
             "bottom_var_ratio": float(mc_var[-1] / pred_var[-1]),
             "top_mean_excess": float((mc_mean[0] - pred_mean[0]) / math.sqrt(pred_var[0])),
             "mean_error_rms": float(np.sqrt(np.mean((mc_mean - pred_mean) ** 2 / pred_var))),
-            "gap_over_spread": float(np.mean(gaps[bulk] / np.sqrt(pred_var[bulk][: gaps[bulk].size]))),
+            "gap_over_spread": float(np.mean(gaps[bulk] / spread[bulk])),
+            "gap_over_spread_lyapunov": float(np.mean(pred_gaps[bulk] / spread[bulk])),
             "logdet_mean": float(np.mean(logdet)), "logdet_mean_exact": det_mean,
             "logdet_var": float(np.var(logdet, ddof=1)), "logdet_var_exact": det_var,
             "logdet_z": float((np.mean(logdet) - det_mean) / math.sqrt(det_var / params.draws)),
@@ -446,8 +451,7 @@ def run_bayes_depth(params: BayesDepthParams, seed: int, context: StudyContext) 
 
     data, teacher = teacher_data(params.input_dim, params.points, params.teacher_norm2,
                                  params.data_seed)  # fmt: skip
-    xt = np.random.default_rng([int(params.data_seed), 1]).standard_normal(
-        (params.tests, data.n0))
+    xt = np.random.default_rng([int(params.data_seed), 1]).standard_normal((params.tests, data.n0))
     yt = xt @ teacher
     s_opt = optimal_sigma2(data)
     best = Posterior(data, (), s_opt)
