@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One compilation cache for the session (subprocess CLI tests and sweep workers share it).
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="theoryscope-jax-")
+)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import pytest  # noqa: E402
 

@@ -350,7 +350,8 @@ def _print_run(experiment: Experiment, payload: dict[str, Any]) -> None:
         f"({payload['wall_seconds']:.2f} s{speed_text})"
     )
     config = payload["config"]
-    shown = " ".join(f"{k}={_short(v)}" for k, v in config.items())
+    described = experiment.hooks.describe(config) if experiment.hooks.describe else config
+    shown = " ".join(f"{k}={_short(v)}" for k, v in described.items())
     echo(f"  config: {shown}")
     print_metrics(payload["metrics"], echo)
     if payload.get("figure"):

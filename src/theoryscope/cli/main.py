@@ -96,9 +96,28 @@ def _root(
         raise typer.Exit(0)
 
 
+def enable_compilation_cache() -> None:
+    """Keep JAX's compiled programs on disk (``~/.cache/theoryscope/jax``) so the next run of the
+    same shapes skips compilation (measured: a tiny expander run 24 s -> 10 s on a loaded 2-core
+    machine). ``THEORYSCOPE_JAX_CACHE=off`` turns it off; ``JAX_COMPILATION_CACHE_DIR`` wins."""
+    choice = os.environ.get("THEORYSCOPE_JAX_CACHE", "")
+    if choice.lower() in ("0", "off", "no", "false") or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    try:
+        from platformdirs import user_cache_dir
+
+        path = choice or os.path.join(user_cache_dir("theoryscope"), "jax")
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return  # no writable cache directory: compile every time, as before
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = path
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and by tests)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    enable_compilation_cache()
     args = sys.argv[1:] if argv is None else argv
     try:
         app = build_app(_requested_group(args))

@@ -235,8 +235,9 @@ class Hooks:
     batched computation (sweeps use it where it pays; ``batch_when`` limits it to configs whose
     fields take the listed values, e.g. ``{"mode": ["sgd"]}``).
     ``plan_point(config, theory_dict, settings) -> config``: resolve the sweep's settings (e.g.
-    Expander's ``t_eff=auto``) for one grid point; ``sweep_settings`` names them with help text
-    (they become options of ``theoryscope sweep <exp>``).
+    Expander's ``t_eff=auto``) for one grid point (``settings["given"]`` lists the fields the
+    sweep fixes or grids); ``sweep_settings`` names them with help text (they become options of
+    ``theoryscope sweep <exp>``).
     ``check(config)``: extra checks beyond the field bounds (e.g. a mode that needs the default
     nonlinearity), raising ConfigError.
     ``page``: a hand-made web page (file name under web/static) used instead of the generic one.

@@ -1,7 +1,7 @@
 """Sweeps: a grid of configs x seeds, run on local cores or a Dask cluster, stored and resumable.
 
     from theoryscope.sweep import build_spec, run_sweep, make_executor, sweep_rows
-    spec = build_spec("expander", ["gamma=0.01,0.1", "alpha=1,1,0:2,1,0"], "0-9", mode="flow")
+    spec = build_spec("expander", ["gamma=0.01,0.1"], "0-9", fixed={"mode": "flow"})
     result = run_sweep(spec, store=RunStore(), executor=make_executor("local"))
     rows = sweep_rows(RunStore(), result.sweep_id)
 

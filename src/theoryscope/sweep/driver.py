@@ -66,7 +66,7 @@ def plan_runs(spec: SweepSpec) -> list[tuple[dict[str, Any], list[int]]]:
                 config = experiment.config_from_dict(point)
                 if plan is not None:
                     theory = experiment.theory_to_dict(experiment.predict(config))
-                    config = plan(config, theory, spec.settings)
+                    config = plan(config, theory, {**spec.settings, "given": sorted(given)})
             except ConfigError as err:
                 if not spec.grid:
                     raise

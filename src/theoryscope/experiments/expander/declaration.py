@@ -143,12 +143,14 @@ def auto_t_eff(theory_dict: Mapping[str, Any], factor: float) -> float | None:
 def plan_point(
     config: Config, theory_dict: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> Config:
-    """Resolve a sweep's ``t_eff`` for one grid point: ``auto`` (the default) runs to
-    ``t_eff_factor`` x the latest predicted time (t_half_ode or t_rise) of any term; a number
-    runs to that time; ``steps`` keeps the config's own steps."""
+    """Resolve a sweep's ``t_eff`` for one grid point: ``auto`` runs to ``t_eff_factor`` x the
+    latest predicted time (t_half_ode or t_rise) of any term; a number runs to that time;
+    ``steps`` keeps the config's own steps. Without a ``t_eff`` setting it is ``auto``, unless
+    the sweep fixes or grids ``steps`` itself (``settings["given"]`` lists those keys)."""
     from theoryscope.core.validation import as_float
 
-    t_eff = settings.get("t_eff", "auto")
+    default = "steps" if "steps" in settings.get("given", ()) else "auto"
+    t_eff = settings.get("t_eff", default)
     t_eff = t_eff.strip().lower() if isinstance(t_eff, str) else t_eff
     if t_eff is None or t_eff == "steps":
         return config

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from theoryscope.core.recording import linear_steps, log_steps
 from theoryscope.errors import ConfigError
 from theoryscope.experiments.implicit import deeplinear, diagonal, margin
 from theoryscope.experiments.implicit.config import Config
@@ -27,14 +28,14 @@ CHUNK_RECORDS = 25
 
 
 def log_grid(steps: int, records: int) -> np.ndarray:
-    """0 and about ``records - 1`` log-spaced integer steps from 1 to ``steps`` (unique)."""
-    grid = np.round(np.geomspace(1, max(steps, 1), max(records - 1, 1)))
-    return np.unique(np.concatenate([[0.0], grid])).astype(np.int64)
+    """0 and about ``records - 1`` log-spaced integer steps from 1 to ``steps`` (the shared
+    schedule of :mod:`theoryscope.core.recording`)."""
+    return log_steps(max(int(steps), 1), records)
 
 
 def lin_grid(steps: int, records: int) -> np.ndarray:
     """``records`` evenly spaced integer steps from 0 to ``steps`` (unique)."""
-    return np.unique(np.round(np.linspace(0, steps, records))).astype(np.int64)
+    return linear_steps(steps, records)
 
 
 def diagonal_data(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

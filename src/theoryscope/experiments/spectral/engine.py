@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theoryscope.core.recording import Recorder
 from theoryscope.experiments.spectral.config import Config
 from theoryscope.experiments.spectral.gram import fourier_projection, gram_matrix
 from theoryscope.experiments.spectral.theory import (
@@ -141,19 +142,8 @@ def simulate(
     steps = record_steps(config.steps, config.records)
     m = min(EIG_RECORDED, config.neurons)
     k_count = len(config.freqs)
-    status, message = "finished", None
     summary: dict[str, Any] = {"steps": 0, "mode": config.mode}
-    rows: dict[str, list[Any]] = {
-        "step": [], "time": [], "loss": [], "residual": [], "eig_residual": []
-    }  # fmt: skip
-    pending: dict[str, list[Any]] = {key: [] for key in rows}
-
-    def flush() -> None:
-        if pending["step"] and on_chunk is not None:
-            on_chunk(_stack(pending, k_count, m))
-        for key in pending:
-            pending[key].clear()
-
+    recorder = Recorder(on_chunk, chunk_records=CHUNK_RECORDS)
     started = time.perf_counter()
     with jax.enable_x64(config.dtype == "float64"):
         dt = jnp.float64 if config.dtype == "float64" else jnp.float32
@@ -172,7 +162,7 @@ def simulate(
         done = 0
         for target in steps.tolist():
             if should_stop is not None and should_stop():
-                status, message = "interrupted", f"stopped at step {done}"
+                recorder.interrupt(f"stopped at step {done}")
                 break
             k = int(target - done)
             if config.mode == "features":
@@ -184,27 +174,24 @@ def simulate(
                     a, b = _advance_full(a, b, w, freqs, amps, lr, lr_b, k)
                 out = _metrics_full(a, b, w, freqs, amps, w, b0, f, vecs)
             loss, resid, eig, finite = (np.asarray(x) for x in out)
-            if not (bool(finite) and math.isfinite(float(loss))):
-                status = "diverged"
-                message = f"non-finite loss or parameters by step {target} (last finite {done})"
+            record = {"step": int(target), "time": config.lr * int(target),
+                      "loss": float(loss) if bool(finite) else math.nan,
+                      "residual": resid, "eig_residual": eig}  # fmt: skip
+            if not recorder.add(record):
+                recorder.message = (
+                    f"non-finite loss or parameters by step {target} (last finite {done})"
+                )
                 summary["diverged_at_step"] = int(target)
                 break
             done = int(target)
-            record = {"step": done, "time": config.lr * done, "loss": float(loss),
-                      "residual": resid, "eig_residual": eig}  # fmt: skip
-            for key, value in record.items():
-                rows[key].append(value)
-                pending[key].append(value)
-            if len(pending["step"]) >= CHUNK_RECORDS:
-                flush()
-        flush()
+        recorder.flush()
     wall = time.perf_counter() - started
     summary["steps"] = done
     summary["steps_per_second"] = done / wall if wall > 0 else None
     if config.mode == "full":
         summary["bias_shift_max"] = float(np.max(np.abs(np.asarray(b) - problem.b))) if (
-            status != "diverged") else None  # fmt: skip
-    series = _stack(rows, k_count, m)
+            recorder.status != "diverged") else None  # fmt: skip
+    series = _stack(recorder.rows, k_count, m)
     if len(series["loss"]):
         summary["final_loss"] = float(series["loss"][-1])
         summary["final_residual"] = series["residual"][-1].tolist()
@@ -212,10 +199,10 @@ def simulate(
         experiment="spectral",
         config=config.to_dict(),
         seed=int(seed),
-        status=status,
+        status=recorder.status,
         series=series,
         summary=summary,
-        message=message,
+        message=recorder.message,
         timings={"simulate_seconds": wall},
     )
 
@@ -223,9 +210,9 @@ def simulate(
 def _stack(rows: dict[str, list[Any]], k_count: int, m: int) -> dict[str, np.ndarray]:
     """Lists of records -> arrays sharing the first (record) axis."""
     return {
-        "step": np.asarray(rows["step"], dtype=np.int64),
-        "time": np.asarray(rows["time"], dtype=np.float64),
-        "loss": np.asarray(rows["loss"], dtype=np.float64),
-        "residual": np.asarray(rows["residual"], dtype=np.float64).reshape(-1, k_count),
-        "eig_residual": np.asarray(rows["eig_residual"], dtype=np.float64).reshape(-1, m),
+        "step": np.asarray(rows.get("step", []), dtype=np.int64),
+        "time": np.asarray(rows.get("time", []), dtype=np.float64),
+        "loss": np.asarray(rows.get("loss", []), dtype=np.float64),
+        "residual": np.asarray(rows.get("residual", []), dtype=np.float64).reshape(-1, k_count),
+        "eig_residual": np.asarray(rows.get("eig_residual", []), dtype=np.float64).reshape(-1, m),
     }

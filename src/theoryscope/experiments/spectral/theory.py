@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from theoryscope.core.recording import log_steps
 from theoryscope.experiments.spectral.config import Config
 from theoryscope.experiments.spectral.gram import fourier_projection, gram_matrix, relu_features
 from theoryscope.experiments.spectral.spectrum import Spectrum, analyze
@@ -80,11 +81,8 @@ def build_problem(config: Config) -> Problem:
 
 
 def record_steps(steps: int, records: int) -> np.ndarray:
-    """Recorded steps: 0, then log-spaced integers up to ``steps`` (distinct, at most records)."""
-    if records <= 2 or steps <= 1:
-        return np.unique(np.array([0, steps], dtype=np.int64))
-    inner = np.geomspace(1.0, float(steps), records - 1)
-    return np.unique(np.concatenate([[0], np.round(inner).astype(np.int64), [steps]]))
+    """Recorded steps: 0, then log-spaced integers up to ``steps`` (the shared schedule)."""
+    return log_steps(steps, records)
 
 
 @dataclass
