@@ -351,7 +351,7 @@ def test_posterior_against_rejection_sampling_at_small_noise():
     data, _ = bayes.teacher_data(4, 2, 1.0, 0)
     post = bayes.Posterior(data, (3, 3), 1.0)
     x = np.random.default_rng([0, 1]).standard_normal((1, 4))
-    rej = bayes.rejection_sampler(post, x, 600_000, eps=0.05, seed=11)
+    rej = bayes.rejection_sampler(post, x, 1_500_000, eps=0.025, seed=11)
     f = np.sort(rej["f"][:, 0])
     assert f.size > 500
     assert ks_pvalue(ks_statistic(f, post.predictive_cdf(x, f)), f.size) > 1e-3

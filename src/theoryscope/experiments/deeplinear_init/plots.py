@@ -54,9 +54,13 @@ def collapse(result: Mapping[str, Any]) -> Figure:
     rows = result["rows"]
     widths = sorted({r["width"] for r in rows})
     depths = sorted({r["depth"] for r in rows})
-    fig, (a1, a2, a3) = _figure(13, 3.8, 3)
+    fig, (a1, a2, a3, a4) = _figure(17, 3.8, 4)
     for j, n in enumerate(widths):
         sub = sorted((r for r in rows if r["width"] == n), key=lambda r: r["depth"])
+        a4.semilogx([r["tau_eff"] for r in sub], [r["mc_median_norm"] for r in sub], "o",
+                    color=_color(j), label=f"n = {n}")  # fmt: skip
+        a4.semilogx([r["tau_eff"] for r in sub], [r["median_norm"] for r in sub], "--",
+                    color=_color(j), lw=0.8)  # fmt: skip
         a1.loglog([r["depth"] for r in sub], [r["mc_var"] for r in sub], "o", color=_color(j),
                   label=f"n = {n}")  # fmt: skip
         a1.loglog([r["depth"] for r in sub], [r["var"] for r in sub], "--", color=_color(j),
@@ -77,8 +81,14 @@ def collapse(result: Mapping[str, Any]) -> Figure:
     a2.set(xlabel="width n", ylabel="Var log ||theta||^2", title="against n: one curve per L")
     a3.set(xlabel="(L+1)/n = sum_l 1/n_l", ylabel="Var log ||theta||^2",
            title="against L/n: one curve (dashed: exact)")  # fmt: skip
-    for ax in (a1, a2, a3):
+    a4.semilogx(taus, np.exp(-taus / 2), ":", color="black", label="exp(-(L+1)/2n)")
+    a4.set(xlabel="(L+1)/n", ylabel="median ||theta||",
+           title="typical ||theta||: 1 as n -> inf, 0 as L -> inf")  # fmt: skip
+    from matplotlib.ticker import NullFormatter
+
+    for ax in (a1, a2, a3, a4):
         ax.legend(fontsize=6)
+        ax.xaxis.set_minor_formatter(NullFormatter())
     return fig
 
 
