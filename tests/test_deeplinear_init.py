@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.special import gammaln, kve
-from scipy.stats import chi2, multivariate_normal
+from scipy.stats import chi2, ks_2samp, multivariate_normal
 
 from theoryscope.experiments.deeplinear_init import bayes, products, spectra
 from theoryscope.experiments.deeplinear_init.productlaw import (
@@ -148,6 +148,8 @@ def test_gaussian_matrix_products_follow_the_product_law_and_reproduce(widths):
     assert np.mean(np.exp(v)) == pytest.approx(1.0, abs=5 * math.sqrt(law.moment(2) - 1) / 141)
     assert np.array_equal(v, log_norm2_matrices(batch_key(3, 0), widths, 20_000))  # bit for bit
     assert not np.array_equal(v, log_norm2_matrices(batch_key(3, 1), widths, 20_000))
+    exact = log_norm2_exact(batch_rng(3, 0), widths, 20_000)  # the two samplers: one law
+    assert ks_2samp(v, exact).pvalue > 1e-3
 
 
 def test_naive_loop_and_exact_sampler_follow_the_product_law():

@@ -100,12 +100,12 @@ FIGURES = (
 )  # fmt: skip
 
 METRICS = (
-    Metric("mean_norm2", "E||theta||^2", "agreement.moments.0.mc", "agreement.moments.0.exact",
+    Metric("mean_norm2", "E||theta||^2", "agreement.moments.0.mc", "theory.moments.0",
            tex=r"E\|\theta\|^2=1", cite=NOTES, good=0.02),
-    Metric("fourth", "E||theta||^4", "agreement.moments.1.mc", "agreement.moments.1.exact",
+    Metric("fourth", "E||theta||^4", "agreement.moments.1.mc", "theory.moments.1",
            tex=r"\prod_l(1+2/n_l)", cite=NOTES, good=0.05),
     Metric("moment", "E||theta||^(2k), k={k}", "agreement.moments.*.mc",
-           "agreement.moments.*.exact", tex=r"E\|\theta\|^{2k}=\prod_l\prod_{j<k}(1+2j/n_l)",
+           "theory.moments.*", tex=r"E\|\theta\|^{2k}=\prod_l\prod_{j<k}(1+2j/n_l)",
            cite=NOTES),
     Metric("moment_z", "largest |z| of the MC moments (sd errors)", "agreement.max_abs_z",
            cite=NOTES),
