@@ -126,6 +126,7 @@ _BUILTIN = {
     "polynets": "theoryscope.experiments.polynets",
     "hessian": "theoryscope.experiments.hessian",
     "linregions": "theoryscope.experiments.linregions",
+    "deeplinear_init": "theoryscope.experiments.deeplinear_init",
 }
 
 

@@ -74,7 +74,7 @@ def simulate(
         if on_chunk is not None:
             on_chunk({"step": np.asarray([done]), "loss": np.asarray([loss])})
     series = {"step": np.asarray(rows["step"], np.int64), "loss": np.asarray(rows["loss"])}
-    return Run("toy", config.to_dict(), seed, status, series, summary={"steps": done},
+    return Run("toyls", config.to_dict(), seed, status, series, summary={"steps": done},
                message=message)  # fmt: skip
 
 
@@ -108,7 +108,7 @@ class SpectrumParams(ExperimentConfig):
 
 
 EXPERIMENT = Experiment(
-    name="toy",
+    name="toyls",
     title="Toy least squares",
     summary="Gradient descent on least squares against its exact eigen-decomposition.",
     config_from_dict=Config.from_dict,
@@ -165,11 +165,11 @@ def experiments_under_test() -> list:
     from theoryscope.protocol import all_experiments
 
     names = [e.name for e in all_experiments() if e.config is not None]
-    return sorted(set(names) | {"toy"})
+    return sorted(set(names) | {"toyls"})
 
 
 def experiment(name: str):
     """The experiment called ``name`` (the toy even before the session registers it)."""
     from theoryscope.protocol import get_experiment
 
-    return EXPERIMENT if name == "toy" else get_experiment(name)
+    return EXPERIMENT if name == "toyls" else get_experiment(name)
