@@ -50,6 +50,13 @@ MIGRATIONS: list[list[str]] = [
             created_at REAL NOT NULL
         )""",
     ],
+    # 1 -> 2: checksums, so that damage SQLite cannot see (garbage inside a page) is found on
+    # read. NULL for rows written before: those cannot be verified.
+    [
+        "ALTER TABLE runs ADD COLUMN checksum INTEGER",
+        "ALTER TABLE chunks ADD COLUMN checksum INTEGER",
+        "ALTER TABLE sweeps ADD COLUMN checksum INTEGER",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
