@@ -73,9 +73,7 @@ def interrupted(tmp_path_factory):
                 if proc.poll() is None and time.monotonic() - at > 0.5:
                     proc.send_signal(signal.SIGINT)
                     signalled[name] = sent
-            if all(
-                procs[n][0].poll() is not None or signalled.get(n) == sent for n in procs
-            ):
+            if all(procs[n][0].poll() is not None or signalled.get(n) == sent for n in procs):
                 break
             time.sleep(0.1)
         results = {}

@@ -141,9 +141,7 @@ def test_a_store_written_before_checksums_is_upgraded_and_still_read(tmp_path):
             " VALUES ('old1', 'expander', '{\"k\": 3}', 0, 'finished', 1.0, 1.0)"
         )
         data = np.arange(3.0).tobytes()
-        conn.execute(
-            "INSERT INTO chunks VALUES ('old1', 0, 'loss', '<f8', '[3]', ?)", (data,)
-        )
+        conn.execute("INSERT INTO chunks VALUES ('old1', 0, 'loss', '<f8', '[3]', ?)", (data,))
     store = RunStore(path)
     assert store.get_run("old1").config == {"k": 3}
     np.testing.assert_array_equal(store.get_series("old1")["loss"], [0.0, 1.0, 2.0])

@@ -36,9 +36,7 @@ def _pages(path) -> int:
         return int(conn.execute("PRAGMA page_count").fetchone()[0])
 
 
-def test_full_disk_during_a_cli_run_marks_it_failed_and_keeps_its_data(
-    store_path, capped, capsys
-):
+def test_full_disk_during_a_cli_run_marks_it_failed_and_keeps_its_data(store_path, capped, capsys):
     RunStore(store_path)
     capped[0] = _pages(store_path) + 30  # room for the run and a few chunks, not for all
     code = main(["expander", "run", "--k", "40", "--batch", "10", "--steps", "200000",

@@ -18,6 +18,9 @@ def rise_time_command(
         None, "--out", help="Directory for rise-time.png/.csv/.md (default theoryscope-out/ID)."
     ),
     figure: Path = typer.Option(None, "--figure", help="Write the figure here instead."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the report's files if they exist (regular files only)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
@@ -28,7 +31,11 @@ def rise_time_command(
 
     rows = sweep_rows(open_store(store_path), sweep_id)
     result = write_report(
-        rows, out or Path("theoryscope-out") / sweep_id, sweep_id=sweep_id, figure_path=figure
+        rows,
+        out or Path("theoryscope-out") / sweep_id,
+        sweep_id=sweep_id,
+        figure_path=figure,
+        force=force,
     )
     if as_json:
         emit_json(result)

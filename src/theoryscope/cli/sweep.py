@@ -19,7 +19,6 @@ from theoryscope.cli.common import (
     fail,
     open_store,
 )
-from theoryscope.errors import ConfigError
 
 app = typer.Typer(
     help="Sweeps: a grid of configs x seeds, stored under one sweep id and resumable.",
@@ -187,7 +186,15 @@ def show_command(
 def export_command(
     sweep_id: str = typer.Argument(..., help="The sweep id."),
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
-    out: Path = typer.Option(None, "--out", help="File or directory (default: stdout)."),
+    out: str = typer.Option(
+        None,
+        "--out",
+        help="File, or directory (an existing one, or a path ending in /) for <id>.<format> "
+        "(default: stdout).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the file if it exists (only ever a regular file)."
+    ),
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Write the sweep's rows (one per run) as CSV or JSON."""
@@ -195,10 +202,7 @@ def export_command(
     from theoryscope.sweep.table import export_sweep
 
     as_choice("format", fmt, ("csv", "json"))
-    try:
-        text = export_sweep(open_store(store_path), sweep_id, fmt, out)
-    except OSError as err:
-        raise ConfigError("out", f"cannot write {out}: {err.strerror}") from None
+    text = export_sweep(open_store(store_path), sweep_id, fmt, out, force=force)
     if out is None:
         typer.echo(text, nl=False)
     else:

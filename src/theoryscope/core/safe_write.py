@@ -55,7 +55,7 @@ def _reason(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
-def output_path(raw: str | os.PathLike[str], default_name: str, *, option: str = "--out") -> Path:
+def output_path(raw: str | os.PathLike[str], default_name: str, *, option: str = "out") -> Path:
     """The file that ``raw`` names: ``raw/default_name`` when ``raw`` ends in a separator or is
     an existing directory, else ``raw`` itself."""
     text = os.fspath(raw)
@@ -69,9 +69,7 @@ def output_path(raw: str | os.PathLike[str], default_name: str, *, option: str =
     return Path(text)
 
 
-def check_target(
-    path: str | os.PathLike[str], *, option: str = "--out", force: bool = False
-) -> None:
+def check_target(path: str | os.PathLike[str], *, option: str = "out", force: bool = False) -> None:
     """Raise ConfigError unless ``path`` may be written: it does not exist, or it is a regular
     file and ``force`` is set. Nothing but a regular file is ever replaced."""
     try:
@@ -220,7 +218,7 @@ def write_output(
     path: str | os.PathLike[str],
     write: Callable[[BinaryIO], None],
     *,
-    option: str = "--out",
+    option: str = "out",
     force: bool = False,
 ) -> Path:
     """Write the bytes that ``write(file)`` produces to ``path`` (see the module rules).
@@ -245,7 +243,7 @@ def write_output(
 def write_outputs(
     items: Sequence[tuple[Path, Callable[[BinaryIO], None]]],
     *,
-    option: str = "--out",
+    option: str = "out",
     force: bool = False,
 ) -> list[Path]:
     """Write several files, checking every target first so that none is written if one may

@@ -56,7 +56,9 @@ class StoreFullError(StorePathError):
 
     exit_code = 1  # the run failed; the input was fine
 
-    def __init__(self, path: str | os.PathLike[str], detail: str = "database or disk is full") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], detail: str = "database or disk is full"
+    ) -> None:
         self.detail = detail
         super().__init__(
             path, f"disk full ({detail}); free some space, or use another store with --store"
@@ -100,9 +102,13 @@ def translate(path: str | os.PathLike[str], err: sqlite3.Error) -> StoreError:
     if code == _FULL or "disk is full" in low:
         return StoreFullError(path, text)
     if code == _READONLY or "readonly" in low:
+        where = (
+            "the file is read-only"
+            if path.exists() and not os.access(path, os.W_OK)
+            else f"the file or its directory {path.parent} is read-only"
+        )
         return StorePathError(
-            path,
-            f"cannot write ({text}); allowed: a store file you can write, in a writable directory",
+            path, f"cannot write: {where}; allowed: a writable file in a writable directory"
         )
     if code == _CANTOPEN or "unable to open" in low:
         return StorePathError(path, _why_cannot_open(path))

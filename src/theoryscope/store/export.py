@@ -71,7 +71,7 @@ def export_run(
     if fmt not in EXPORT_FORMATS:
         raise ConfigError("format", f"got {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     run = store.get_run(run_id)
-    target = output_path(path, f"{run.experiment}-{run_id}.{fmt}", option="--out")
+    target = output_path(path, f"{run.experiment}-{run_id}.{fmt}", option="out")
     series = store.get_series(run_id)  # read (and verified) before anything is created
     if fmt == "csv":
         payload = run_to_csv(series).encode()
@@ -92,4 +92,4 @@ def export_run(
         else:
             fh.write(payload)
 
-    return write_output(target, write, option="--out", force=force)
+    return write_output(target, write, option="out", force=force)

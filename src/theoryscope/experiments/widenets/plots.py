@@ -15,13 +15,14 @@ from matplotlib.figure import Figure  # noqa: E402
 
 
 def save(fig: Figure, out_dir: str | Path, name: str) -> Path:
-    """Write ``fig`` to ``out_dir/name.png`` and close it; returns the path."""
-    path = Path(out_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    target = path / f"{name}.png"
-    fig.savefig(target, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return target
+    """Write ``fig`` to ``out_dir/name.png`` and close it; returns the path (written by the
+    shared safe writer: errors name ``--out``; nothing but a regular file is replaced)."""
+    from theoryscope.plots import save_figure
+
+    try:
+        return save_figure(fig, Path(out_dir) / f"{name}.png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def propagation(layers: Sequence[Mapping[str, float]], title: str = "") -> Figure:
