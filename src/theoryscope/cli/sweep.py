@@ -76,11 +76,11 @@ def expander_command(
     """Run a sweep of Expander Nets; each run is stored under the sweep id (resumable)."""
     from theoryscope.core.validation import as_choice, as_float, as_int
     from theoryscope.sweep.driver import run_sweep
-    from theoryscope.sweep.executors import EXECUTORS, make_executor
+    from theoryscope.sweep.executors import EXECUTORS, check_workers, make_executor
     from theoryscope.sweep.grid import SweepSpec, build_spec
 
     as_choice("executor", executor, EXECUTORS)
-    n_workers = as_int("workers", workers, low=1, high=4096) if workers is not None else None
+    n_workers = check_workers(as_int("workers", workers, low=1)) if workers is not None else None
     store = open_store(store_path)
     sweep_id = None
     if resume is not None:
@@ -126,7 +126,8 @@ def expander_command(
         emit_json(payload)
     else:
         typer.echo(
-            f"sweep {result.sweep_id}: {result.finished} finished, {result.failed} failed, "
+            f"sweep {result.sweep_id}: {result.finished} finished, {result.diverged} diverged, "
+            f"{result.failed} failed, "
             f"{result.skipped} already stored, of {result.total}  ({result.seconds:.1f} s"
             f"{', ' + result.executor if result.executor else ''})"
         )
