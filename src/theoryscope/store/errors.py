@@ -95,7 +95,11 @@ def translate(path: str | os.PathLike[str], err: sqlite3.Error) -> StoreError:
     code = _primary_code(err)
     text = str(err)
     low = text.lower()
-    if code in (_CORRUPT, _NOTADB) or "malformed" in low or "not a database" in low:
+    if code == _NOTADB or "not a database" in low:
+        return StoreDamagedError(
+            path, f"{text}: another kind of file, or its first page is damaged"
+        )
+    if code == _CORRUPT or "malformed" in low:
         return StoreDamagedError(path, text)
     if "could not decode to utf-8" in low:
         return StoreDamagedError(path, "text that is not UTF-8")

@@ -150,6 +150,18 @@ class StoredRun:
         }
 
 
+def _storable(text: str | None) -> bool:
+    """Whether SQLite can hold ``text``: not a str with lone surrogates (what Python makes of
+    command-line bytes that are not UTF-8), which no stored id or name can contain."""
+    if text is None:
+        return True
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -394,6 +406,8 @@ class RunStore:
 
     def get_run(self, run_id: str) -> StoredRun:
         """The run with this id; raises NotFoundError (one line) if there is none."""
+        if not _storable(run_id):
+            raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
         with self._connect() as conn:
             conn.row_factory = sqlite3.Row
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -444,6 +458,8 @@ class RunStore:
         limit: int | None = 100,
     ) -> list[StoredRun]:
         """Runs, newest first, optionally filtered (status filter applies to the shown status)."""
+        if not all(_storable(v) for v in (experiment, sweep_id, status)):
+            return []  # no stored run has a name that is not UTF-8
         where, args = [], []
         if experiment:
             where.append("experiment = ?")
@@ -473,6 +489,8 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         """Remove a run and its series."""
+        if not _storable(run_id):
+            raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
         with self._write() as conn:
             conn.execute("DELETE FROM chunks WHERE run_id = ?", (run_id,))
             cur = conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -523,6 +541,8 @@ class RunStore:
         return {"id": values[0], "experiment": values[1], "spec": spec, "created_at": values[3]}
 
     def get_sweep(self, sweep_id: str) -> dict[str, Any]:
+        if not _storable(sweep_id):
+            raise NotFoundError(f"no sweep with id {sweep_id!r}; see `theoryscope sweep list`")
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT id, experiment, spec_json, created_at, checksum FROM sweeps WHERE id = ?",
