@@ -23,13 +23,13 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from theoryscope.errors import ConfigError
 
-__all__ = ["check_target", "output_path", "write_output", "write_outputs"]
+__all__ = ["check_target", "output_path", "write_output"]
 
 #: the modes a new file gets before the umask (what ``open(path, "w")`` does)
 _NEW_FILE_MODE = 0o666
@@ -140,7 +140,7 @@ def _hidden_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
 
-def _write_fd(fd: int, write: Callable[[BinaryIO], None]) -> None:
+def _write_fd(fd: int, write: Callable[[BinaryIO], object]) -> None:
     with os.fdopen(fd, "wb", closefd=False) as fh:
         write(fh)
         fh.flush()
@@ -161,7 +161,7 @@ def _replace(tmp: Path, target: Path, option: str) -> None:
 
 
 def _write_unnamed(
-    target: Path, write: Callable[[BinaryIO], None], force: bool, option: str
+    target: Path, write: Callable[[BinaryIO], object], force: bool, option: str
 ) -> bool:
     """Write through an O_TMPFILE; False where the system cannot (nothing was created then)."""
     fd = _open_unnamed(target.parent)
@@ -191,7 +191,9 @@ def _write_unnamed(
         os.close(fd)
 
 
-def _write_named(target: Path, write: Callable[[BinaryIO], None], force: bool, option: str) -> None:
+def _write_named(
+    target: Path, write: Callable[[BinaryIO], object], force: bool, option: str
+) -> None:
     """Write through a hidden ``.NAME.*.part`` file in the same directory, removed on any error."""
     tmp = _hidden_name(target)
     try:
@@ -216,7 +218,7 @@ def _write_named(target: Path, write: Callable[[BinaryIO], None], force: bool, o
 
 def write_output(
     path: str | os.PathLike[str],
-    write: Callable[[BinaryIO], None],
+    write: Callable[[BinaryIO], object],
     *,
     option: str = "out",
     force: bool = False,
@@ -238,16 +240,3 @@ def write_output(
     except OSError as err:
         raise ConfigError(option, f"cannot write {target}: {_reason(err)}") from None
     return target
-
-
-def write_outputs(
-    items: Sequence[tuple[Path, Callable[[BinaryIO], None]]],
-    *,
-    option: str = "out",
-    force: bool = False,
-) -> list[Path]:
-    """Write several files, checking every target first so that none is written if one may
-    not be (a report's figure and tables)."""
-    for path, _ in items:
-        check_target(path, option=option, force=force)
-    return [write_output(p, w, option=option, force=force) for p, w in items]
