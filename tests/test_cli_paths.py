@@ -197,6 +197,11 @@ def test_store_under_a_file_names_store(a_file, capsys):
     _one_line(capsys, "--store")
     assert main(["runs", "list", "--store", str(a_file.parent)]) == 2  # a directory
     assert "is a directory" in _one_line(capsys, "--store")
+    fifo = a_file.parent / "fifo"
+    os.mkfifo(fifo)
+    for not_a_file in (fifo, "/dev/null"):  # SQLite on a device: a clear line, not its error
+        assert main(["runs", "list", "--store", str(not_a_file)]) == 2
+        assert "not a regular file" in _one_line(capsys, "--store")
 
 
 def test_out_under_a_file_names_out(run_id, a_file, capsys):

@@ -178,10 +178,14 @@ class RunStore:
     def __init__(self, path: str | Path | None = None) -> None:
         raw = os.fspath(path) if path is not None else None
         if raw is not None and (not raw.strip() or "\x00" in raw):
-            raise StorePathError(raw, "allowed: a file path")
+            raise StorePathError(repr(raw), "allowed: a file path")
         self.path = Path(raw).expanduser() if raw is not None else default_store_path()
         if self.path.is_dir():
             raise StorePathError(self.path, "is a directory; allowed: a file path")
+        if self.path.exists() and not self.path.is_file():
+            raise StorePathError(
+                self.path, "is not a regular file (a device, FIFO or socket); allowed: a file path"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
