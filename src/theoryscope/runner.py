@@ -7,7 +7,12 @@ the run store meet (used by the CLI, the web lab and sweeps alike).
 Nothing is written to the store before the config is valid and the theory computed, so bad
 input leaves nothing behind. A run that raises is stored as ``failed`` with its message; a
 KeyboardInterrupt (Ctrl-C) stores it as ``interrupted`` with the data it had, then re-raises.
+A store that fills up mid-run (disk full) stores the run as ``failed`` with the reason "disk
+full", keeping every series written before, then raises :class:`StoreFullError`.
 Series are written in batches (:class:`~theoryscope.store.buffer.BufferedSeriesWriter`).
+
+Ctrl-C: :func:`stop_on_sigint` records every SIGINT it catches (:func:`ctrl_c_received`), so the
+CLI entry point exits 130 after any command that was interrupted, whatever the command did.
 """
 
 from __future__ import annotations
@@ -31,8 +36,23 @@ from theoryscope.core.resources import (
 from theoryscope.errors import ConfigError
 from theoryscope.protocol import ChunkCallback, Experiment, Run, StopPredicate, get_experiment
 from theoryscope.spec.declare import Estimate, StudyContext
-from theoryscope.store import RunStore
+from theoryscope.store import RunStore, StoreFullError
 from theoryscope.store.buffer import BufferedSeriesWriter
+
+#: Set by :func:`stop_on_sigint` when it catches a Ctrl-C; read by the CLI entry point.
+_CTRL_C = threading.Event()
+
+#: The message a run gets when the store's disk fills up under it.
+DISK_FULL = "disk full: the store could not take more data; the series written before are kept"
+
+
+def ctrl_c_received() -> bool:
+    """Whether :func:`stop_on_sigint` caught a Ctrl-C since :func:`reset_ctrl_c`."""
+    return _CTRL_C.is_set()
+
+
+def reset_ctrl_c() -> None:
+    _CTRL_C.clear()
 
 
 @dataclass
@@ -161,16 +181,16 @@ def execute(
 
     def finish(status: str, message: str | None, **results: Any) -> None:
         if writer is not None:
-            writer.flush()
-            writer.store.finish_run(
-                writer.run_id, status=status, message=message, theory=theory_dict, **results
-            )
+            _finish_stored(writer, status, message, theory_dict, results)
 
     try:
         run = experiment.simulate(config, seed, on_chunk=stream, should_stop=should_stop)
         agreement = experiment.compare(run, theory)
     except KeyboardInterrupt:
         finish("interrupted", "stopped by Ctrl-C")
+        raise
+    except StoreFullError:
+        finish("failed", DISK_FULL)
         raise
     except Exception as err:
         finish("failed", f"{type(err).__name__}: {err}")
@@ -266,6 +286,30 @@ def execute_study(
     )
 
 
+def _finish_stored(
+    writer: BufferedSeriesWriter,
+    status: str,
+    message: str | None,
+    theory_dict: Any,
+    results: Mapping[str, Any],
+) -> None:
+    """Flush the last series and record the final status. If the disk is full, the run is
+    recorded as ``failed`` ("disk full") with what was written before, and StoreFullError is
+    raised (unless the run was already failing for that reason)."""
+    store, run_id = writer.store, writer.run_id
+    try:
+        writer.flush()
+        store.finish_run(run_id, status=status, message=message, theory=theory_dict, **results)
+        return
+    except StoreFullError as err:
+        full = err
+    writer.discard()
+    # the smallest write there is; if even that fails the run reads as interrupted
+    store.mark_failed(run_id, DISK_FULL)
+    if message != DISK_FULL:
+        raise full
+
+
 @contextmanager
 def stop_on_sigint() -> Iterator[StopPredicate]:
     """Turn the first Ctrl-C into a clean stop at the next chunk boundary (a second one aborts).
@@ -280,6 +324,7 @@ def stop_on_sigint() -> Iterator[StopPredicate]:
     previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum: int, frame: Any) -> None:
+        _CTRL_C.set()
         if flag.is_set():
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt

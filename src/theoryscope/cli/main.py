@@ -1,8 +1,11 @@
 """Entry point of the ``theoryscope`` command.
 
 Every error a user can cause ends as one line on stderr (``error: ...``) and exit code 2;
-no traceback reaches the terminal. Command groups live in their own modules and are attached
-here; a group whose module is absent (an optional part) is simply not offered.
+no traceback reaches the terminal. A store whose disk is full exits 1 (the run failed). Any
+command interrupted by Ctrl-C exits 130, whatever the command itself returned: the runner records
+each Ctrl-C it turned into a clean stop (:func:`theoryscope.runner.ctrl_c_received`). Command
+groups live in their own modules and are attached here; a group whose module is absent (an
+optional part) is simply not offered.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import typer
 from theoryscope import __version__
 from theoryscope.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from theoryscope.errors import TheoryscopeError
+from theoryscope.runner import ctrl_c_received, reset_ctrl_c
 
 #: (module, attribute, group name) of the groups that are not experiments. Groups are typer
 #: apps; ``serve`` is a single command. Every experiment's group is derived from its declaration
@@ -119,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     enable_compilation_cache()
     args = sys.argv[1:] if argv is None else argv
+    reset_ctrl_c()
     try:
         app = build_app(_requested_group(args))
         result = app(args=args, prog_name="theoryscope", standalone_mode=False)
@@ -127,11 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_.exit_code
     except TheoryscopeError as err:
         typer.echo(f"error: {err}", err=True)
-        code = EXIT_BAD_INPUT
+        code = getattr(err, "exit_code", EXIT_BAD_INPUT)
     except Exception as err:
         code = _report_unexpected(err)
     except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
+        typer.echo("error: interrupted by Ctrl-C", err=True)
+        code = EXIT_INTERRUPTED
+    if ctrl_c_received() and code != EXIT_INTERRUPTED:
+        # the command stopped cleanly at a Ctrl-C but exited as it saw fit: it was interrupted
+        typer.echo("error: interrupted by Ctrl-C", err=True)
         code = EXIT_INTERRUPTED
     return int(code or 0)
 
@@ -152,6 +161,11 @@ def _report_unexpected(err: Exception) -> int:
         return EXIT_BAD_INPUT
     if isinstance(err, BrokenPipeError):
         return 0
+    if isinstance(err, OSError) and err.filename is not None:
+        # a path the user gave that cannot be written (every output path should be checked
+        # where it is named; this keeps any one that is not from ending as "internal error")
+        typer.echo(f"error: cannot use {err.filename}: {err.strerror or name}", err=True)
+        return EXIT_BAD_INPUT
     typer.echo(f"error: internal error ({name}: {err}); please report it", err=True)
     if os.environ.get("THEORYSCOPE_DEBUG"):
         raise err

@@ -31,6 +31,8 @@ def _common() -> list[inspect.Parameter]:
             str),
         _kw("out", typer.Option(None, "--out", help="Directory for the figure and tables "
             "(default theoryscope-out/SWEEP_ID)."), Path | None),
+        _kw("force", typer.Option(False, "--force", help="Replace the report's files if they "
+            "exist (regular files only)."), bool),
         _kw("as_json", typer.Option(False, "--json", help="Print one JSON object."), bool),
         _kw("store", typer.Option(None, "--store", help=STORE_HELP), Path | None),
     ]  # fmt: skip
@@ -51,7 +53,9 @@ def _metrics_body(name: str) -> Callable[[dict[str, Any]], None]:
         store = open_store(options["store"])
         _check_sweep(store, options["sweep_id"], name)
         out = options["out"] or Path("theoryscope-out") / options["sweep_id"]
-        result = write_metrics_report(store, options["sweep_id"], out, x=options["x"])
+        result = write_metrics_report(
+            store, options["sweep_id"], out, x=options["x"], force=options["force"]
+        )
         if options["as_json"]:
             emit_json(result)
             return
@@ -71,7 +75,9 @@ def _declared_body(experiment: str, report: Any) -> Callable[[dict[str, Any]], N
         store = open_store(options["store"])
         _check_sweep(store, options["sweep_id"], experiment)
         out = options["out"] or Path("theoryscope-out") / options["sweep_id"]
-        result = report.write(store, options["sweep_id"], out, options.get("figure"))
+        result = report.write(
+            store, options["sweep_id"], out, options.get("figure"), force=options["force"]
+        )
         if options["as_json"]:
             emit_json(result)
             return

@@ -90,6 +90,10 @@ def show_command(
         f"  created {_when(run.created_at)}  finished {_when(run.finished_at)}  sweep {run.sweep_id or '—'}"
     )
     typer.echo(f"  revision {run.revision}")
+    # reading the series verifies their checksums: a damaged run is reported, not shown as good
+    lengths = {k: len(v) for k, v in store.get_series(run_id).items()}
+    records = max(lengths.values(), default=0)
+    typer.echo(f"  series   {len(lengths)} ({records} records): " + ", ".join(lengths))
     typer.echo(
         "  versions " + ", ".join(f"{k} {v}" for k, v in run.versions.items() if k != "platform")
     )
@@ -108,15 +112,21 @@ def show_command(
 def export_command(
     run_id: str = typer.Argument(..., help="The run id."),
     fmt: str = typer.Option("csv", "--format", help="csv, json or npz."),
-    out: Path = typer.Option(
-        Path("."), "--out", help="A file, or a directory to write <experiment>-<id>.<format> in."
+    out: str = typer.Option(
+        ".",
+        "--out",
+        help="A file, or a directory (an existing one, or a path ending in /) to write "
+        "<experiment>-<id>.<format> in.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the file if it exists (only ever a regular file)."
     ),
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Export a run's series (and, for json/npz, everything else) to a file."""
     as_choice("format", fmt, EXPORT_FORMATS)
     store = open_store(store_path)
-    path = store.export_run(run_id, fmt, out)
+    path = store.export_run(run_id, fmt, out, force=force)
     typer.echo(str(path))
 
 

@@ -160,8 +160,9 @@ def _sweep_body(experiment: Any) -> Callable[[dict[str, Any]], None]:
             emit_json(payload)
         else:
             typer.echo(
-                f"sweep {result.sweep_id}: {result.finished} finished, {result.failed} failed, "
-                f"{result.skipped} already stored, of {result.total}  ({result.seconds:.1f} s"
+                f"sweep {result.sweep_id}: {result.finished} finished, {result.diverged} "
+                f"diverged, {result.failed} failed, {result.skipped} already stored, of "
+                f"{result.total}  ({result.seconds:.1f} s"
                 f"{', ' + result.executor if result.executor else ''})"
             )
             typer.echo(f"  see: theoryscope sweep show {result.sweep_id}; "
@@ -255,7 +256,15 @@ def _ordered(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
 def export_command(
     sweep_id: str = typer.Argument(..., help="The sweep id."),
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
-    out: Path = typer.Option(None, "--out", help="File or directory (default: stdout)."),
+    out: str = typer.Option(
+        None,
+        "--out",
+        help="File, or directory (an existing one, or a path ending in /) for <id>.<format> "
+        "(default: stdout).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the file if it exists (only ever a regular file)."
+    ),
     store_path: Path = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Write the sweep's rows (one per run) as CSV or JSON."""
@@ -263,10 +272,7 @@ def export_command(
     from theoryscope.sweep.table import export_sweep
 
     as_choice("format", fmt, ("csv", "json"))
-    try:
-        text = export_sweep(open_store(store_path), sweep_id, fmt, out)
-    except OSError as err:
-        raise ConfigError("out", f"cannot write {out}: {err.strerror}") from None
+    text = export_sweep(open_store(store_path), sweep_id, fmt, out, force=force)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -212,35 +212,46 @@ def _markdown(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_metrics_report(
-    store: RunStore, sweep_id: str, out_dir: str | Path, *, x: str | None = None
+    store: RunStore,
+    sweep_id: str,
+    out_dir: str | Path,
+    *,
+    x: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write report.png, report.csv and report.md for a sweep; returns the paths and rows."""
-    from theoryscope.plots import save_figure
+    """Write report.png, report.csv and report.md for a sweep; returns the paths and rows.
+
+    Files go through :mod:`theoryscope.core.safe_write`: every target is checked first, so an
+    existing file (without ``force``) or a device stops the report before anything is written.
+    """
+    from theoryscope.core.safe_write import check_target, write_output
 
     collected = collect(store, sweep_id, x)
     rows = table_rows(collected)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    targets = (out / "report.png", out / "report.csv", out / "report.md")
+    for path in targets:
+        check_target(path, option="out", force=force)
     experiment = collected["experiment"]
-    figure = save_figure(
-        report_figure(collected, f"{experiment.title}: sweep {sweep_id}"), out / "report.png",
-        dpi=130,
-    )  # fmt: skip
+    fig = report_figure(collected, f"{experiment.title}: sweep {sweep_id}")
+    write_output(targets[0], lambda fh: fig.savefig(fh, dpi=130, format="png"), force=force)
     buf = io.StringIO()
     columns = list(rows[0]) if rows else ["metric"]
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: "" if v is None else v for k, v in r.items()})
-    (out / "report.csv").write_text(buf.getvalue())
+    csv_text = buf.getvalue()
+    write_output(targets[1], lambda fh: fh.write(csv_text.encode()), force=force)
     md = [f"# {experiment.title}: sweep {sweep_id}", "",
           f"{collected['runs']} runs; x = {collected['x']}", "", "![report](report.png)", "",
           _markdown(rows)]  # fmt: skip
-    (out / "report.md").write_text("\n".join(md))
+    md_text = "\n".join(md)
+    write_output(targets[2], lambda fh: fh.write(md_text.encode()), force=force)
     return {
-        "figure": str(figure),
-        "table_csv": str(out / "report.csv"),
-        "table_md": str(out / "report.md"),
+        "figure": str(targets[0]),
+        "table_csv": str(targets[1]),
+        "table_md": str(targets[2]),
         "x": collected["x"],
         "runs": collected["runs"],
         "rows": rows,

@@ -33,6 +33,10 @@ class BufferedSeriesWriter:
         if time.monotonic() - self._last_flush >= self.flush_s:
             self.flush()
 
+    def discard(self) -> None:
+        """Drop what is queued (the store cannot take it: disk full)."""
+        self._pending.clear()
+
     def flush(self) -> None:
         """Write every queued chunk now, as one chunk."""
         if not self._pending:

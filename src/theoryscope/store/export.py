@@ -1,7 +1,10 @@
 """Exporting a stored run: CSV (one row per record), JSON (everything) or NPZ (arrays + JSON).
 
-Files are written to a temporary name in the target directory and renamed into place, so a
-failed export never leaves a half-written file.
+Files are written by :func:`theoryscope.core.safe_write.write_output`: ``--out`` ending in ``/``
+or naming a directory gets ``<experiment>-<id>.<format>`` inside it; only a regular file is
+ever replaced, and only with ``force``; modes follow the umask; a killed export leaves nothing.
+Everything is read (and its checksums verified) before the file is created, so a damaged store
+never yields a file.
 """
 
 from __future__ import annotations
@@ -9,13 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from theoryscope.core.safe_write import output_path, write_output
 from theoryscope.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -62,30 +64,32 @@ def run_to_json_dict(store: RunStore, run_id: str) -> dict[str, Any]:
     return out
 
 
-def export_run(store: RunStore, run_id: str, fmt: str, path: str | Path) -> Path:
+def export_run(
+    store: RunStore, run_id: str, fmt: str, path: str | Path, *, force: bool = False
+) -> Path:
     """Write run ``run_id`` in format ``fmt`` to ``path`` (a file, or a directory to put it in)."""
     if fmt not in EXPORT_FORMATS:
         raise ConfigError("format", f"got {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     run = store.get_run(run_id)
-    target = Path(path)
-    if target.is_dir():
-        target = target / f"{run.experiment}-{run_id}.{fmt}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    series = store.get_series(run_id)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if fmt == "csv":
-                fh.write(run_to_csv(series).encode())
-            elif fmt == "json":
-                fh.write(json.dumps(run_to_json_dict(store, run_id), allow_nan=False).encode())
-            else:
-                meta = json.dumps(run.to_dict(), allow_nan=False)
-                arrays: dict[str, Any] = {**series, "__run__": np.array(meta)}
-                np.savez_compressed(fh, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    target = output_path(path, f"{run.experiment}-{run_id}.{fmt}", option="out")
+    series = store.get_series(run_id)  # read (and verified) before anything is created
+    if fmt == "csv":
+        payload = run_to_csv(series).encode()
+    elif fmt == "json":
+        out = run.to_dict()
+        from theoryscope.store.runstore import _jsonable
+
+        out["series"] = _jsonable(series)
+        payload = json.dumps(out, allow_nan=False).encode()
+    else:
+        payload = b""
+
+    def write(fh: BinaryIO) -> None:
+        if fmt == "npz":
+            meta = json.dumps(run.to_dict(), allow_nan=False)
+            arrays: dict[str, Any] = {**series, "__run__": np.array(meta)}
+            np.savez_compressed(fh, **arrays)
+        else:
+            fh.write(payload)
+
+    return write_output(target, write, option="out", force=force)

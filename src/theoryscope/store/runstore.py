@@ -9,6 +9,10 @@ Design:
   (SIGKILL, power loss) is read as ``interrupted`` — never as finished;
   :meth:`RunStore.mark_stale_runs` writes that status into the file.
 - Arrays are stored as raw bytes with dtype and shape (no pickle).
+- Every row carries a CRC-32 of its content (runs, chunks, sweeps), checked on every read, so
+  damage inside a page, which SQLite cannot see, is reported instead of read as data. Every
+  SQLite error becomes a one-line :class:`~theoryscope.store.errors.StoreError` naming the file
+  (damaged, disk full, read-only, ...); see :mod:`.errors`.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import math
 import os
 import socket
 import sqlite3
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from theoryscope.core.provenance import code_revision, package_versions
-from theoryscope.errors import NotFoundError, StoreError
+from theoryscope.errors import NotFoundError
 from theoryscope.protocol import RUN_STATUSES
+from theoryscope.store.errors import StoreDamagedError, StorePathError, translate
 from theoryscope.store.schema import migrate
 
 ENV_VAR = "THEORYSCOPE_STORE"
@@ -66,6 +73,39 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+#: The columns a run's checksum covers: all but ``updated_at`` (touched by every chunk write).
+RUN_COLUMNS = (
+    "id", "experiment", "config_json", "config_hash", "seed", "status", "sweep_id", "created_at",
+    "finished_at", "owner_pid", "owner_host", "summary_json", "theory_json", "agreement_json",
+    "message", "timings_json", "versions_json", "revision", "study",
+)  # fmt: skip
+SWEEP_COLUMNS = ("id", "experiment", "spec_json", "created_at")
+
+
+def row_checksum(*values: Any) -> int:
+    """CRC-32 of a row's values, each typed and length-prefixed (so no two rows collide by
+    shifting bytes between columns); registered in SQLite as ``ts_crc``."""
+    crc = 0
+    for value in values:
+        if value is None:
+            part = b"n"
+        elif isinstance(value, bool | int):
+            part = b"i" + str(int(value)).encode()
+        elif isinstance(value, float):
+            part = b"f" + struct.pack("<d", value)
+        elif isinstance(value, bytes):
+            part = b"b" + value
+        else:
+            part = b"s" + str(value).encode("utf-8", "surrogatepass")
+        crc = zlib.crc32(struct.pack("<Q", len(part)) + part, crc)
+    return crc
+
+
+def chunk_checksum(name: str, dtype: str, shape_json: str, data: bytes) -> int:
+    """CRC-32 of one stored array: its name, dtype, shape and bytes."""
+    return zlib.crc32(data, row_checksum(name, dtype, shape_json))
 
 
 @dataclass
@@ -113,6 +153,18 @@ class StoredRun:
         }
 
 
+def _storable(text: str | None) -> bool:
+    """Whether SQLite can hold ``text``: not a str with lone surrogates (what Python makes of
+    command-line bytes that are not UTF-8), which no stored id or name can contain."""
+    if text is None:
+        return True
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -127,29 +179,55 @@ class RunStore:
     """A handle on one store file. Cheap to create; each method opens its own short transaction."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        raw = os.fspath(path) if path is not None else None
+        if raw is not None and (not raw.strip() or "\x00" in raw):
+            raise StorePathError(repr(raw), "allowed: a file path")
+        self.path = Path(raw).expanduser() if raw is not None else default_store_path()
+        if self.path.is_dir():
+            raise StorePathError(self.path, "is a directory; allowed: a file path")
+        if self.path.exists() and not self.path.is_file():
+            raise StorePathError(
+                self.path, "is not a regular file (a device, FIFO or socket); allowed: a file path"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                migrate(conn)
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open the run store at {self.path}: {err}") from None
-        except OSError as err:
-            raise StoreError(
-                f"cannot create the run store at {self.path}: {err.strerror}"
+        except (FileExistsError, NotADirectoryError):
+            raise StorePathError(
+                self.path, "a parent is a file, not a directory; allowed: a path in a directory"
             ) from None
+        except OSError as err:
+            raise StorePathError(
+                self.path, f"cannot create its directory ({err.strerror or err})"
+            ) from None
+        with self._connect() as conn:
+            migrate(conn)
         self._host = socket.gethostname()
 
     # -- connections ----------------------------------------------------------------------------
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        """Per-connection settings (a test subclass adds ``PRAGMA max_page_count`` here)."""
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.create_function("ts_crc", -1, row_checksum, deterministic=True)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        """A configured connection; every SQLite error in the block becomes a StoreError."""
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=60000")
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as err:
+            raise translate(self.path, err) from None
+        try:
+            self._configure(conn)
             yield conn
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a bug in this module, not the file
+        except sqlite3.Error as err:
+            raise translate(self.path, err) from None
+        except OSError as err:  # e.g. the file vanished under a reader
+            raise StorePathError(self.path, err.strerror or str(err)) from None
         finally:
             conn.close()
 
@@ -160,9 +238,22 @@ class RunStore:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled back (it does on SQLITE_FULL)
                 raise
             conn.execute("COMMIT")
+
+    def _damaged(self, detail: str) -> StoreDamagedError:
+        return StoreDamagedError(self.path, detail)
+
+    @staticmethod
+    def _seal_run(conn: sqlite3.Connection, run_id: str) -> None:
+        """Recompute the run's checksum (in the same transaction as the change it seals)."""
+        conn.execute(
+            f"UPDATE runs SET checksum = ts_crc({', '.join(RUN_COLUMNS)}) WHERE id = ?", (run_id,)
+        )
 
     # -- writing a run --------------------------------------------------------------------------
     def create_run(
@@ -200,6 +291,7 @@ class RunStore:
                     study,
                 ),
             )
+            self._seal_run(conn, run_id)
         return run_id
 
     def append_series(self, run_id: str, chunk: Mapping[str, np.ndarray]) -> None:
@@ -211,14 +303,16 @@ class RunStore:
                 "SELECT COALESCE(MAX(seq), -1) + 1 FROM chunks WHERE run_id = ?", (run_id,)
             ).fetchone()
             seq = int(row[0])
+            rows = []
+            for name, value in chunk.items():
+                arr = np.ascontiguousarray(np.asarray(value))
+                dtype, shape, data = arr.dtype.str, json.dumps(list(arr.shape)), arr.tobytes()
+                crc = chunk_checksum(name, dtype, shape, data)
+                rows.append((run_id, seq, name, dtype, shape, data, crc))
             conn.executemany(
-                "INSERT INTO chunks (run_id, seq, name, dtype, shape_json, data) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, seq, name, arr.dtype.str, json.dumps(list(arr.shape)), arr.tobytes())
-                    for name, arr in (
-                        (n, np.ascontiguousarray(np.asarray(a))) for n, a in chunk.items()
-                    )
-                ],
+                "INSERT INTO chunks (run_id, seq, name, dtype, shape_json, data, checksum)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
             conn.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
 
@@ -261,9 +355,31 @@ class RunStore:
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no run with id {run_id!r}")
+            self._seal_run(conn, run_id)
+
+    def mark_failed(self, run_id: str, message: str) -> None:
+        """Record ``failed`` with ``message`` and nothing else: the smallest write there is, for
+        when a full disk refused :meth:`finish_run` (the series written before are kept)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = 'failed', message = ?, finished_at = ?, updated_at = ?"
+                " WHERE id = ?",
+                (message, now, now, run_id),
+            )
+            self._seal_run(conn, run_id)
 
     # -- reading --------------------------------------------------------------------------------
     def _row_to_run(self, row: sqlite3.Row) -> StoredRun:
+        expected = row["checksum"]
+        if expected is not None and row_checksum(*(row[c] for c in RUN_COLUMNS)) != expected:
+            raise self._damaged(f"run {row['id']!r} does not match its checksum")
+        try:
+            return self._decode_run(row)
+        except (ValueError, TypeError, KeyError) as err:  # written before checksums existed
+            raise self._damaged(f"run {row['id']!r} cannot be decoded: {err}") from None
+
+    def _decode_run(self, row: sqlite3.Row) -> StoredRun:
         status = row["status"]
         if status == "running" and not self._owner_alive(row["owner_pid"], row["owner_host"]):
             status = "interrupted"
@@ -301,25 +417,48 @@ class RunStore:
 
     def get_run(self, run_id: str) -> StoredRun:
         """The run with this id; raises NotFoundError (one line) if there is none."""
+        if not _storable(run_id):
+            raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
         with self._connect() as conn:
             conn.row_factory = sqlite3.Row
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
+            self._check_not_indexed("runs", run_id)
             raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
         return self._row_to_run(row)
+
+    def _check_not_indexed(self, table: str, key: str) -> None:
+        """An id the index did not find must be absent from the table too; else the index is
+        damaged (a table scan is cheap: runs and sweeps are small rows)."""
+        with self._connect() as conn:
+            found = conn.execute(
+                f"SELECT 1 FROM {table} NOT INDEXED WHERE id = ?", (key,)
+            ).fetchone()
+        if found is not None:
+            raise self._damaged(f"the index of table {table} misses {key!r}")
 
     def get_series(self, run_id: str) -> dict[str, np.ndarray]:
         """Every series of the run, chunks concatenated along the record axis."""
         self.get_run(run_id)  # NotFoundError for unknown ids
         parts: dict[str, list[np.ndarray]] = {}
         with self._connect() as conn:
-            for name, dtype, shape_json, data in conn.execute(
-                "SELECT name, dtype, shape_json, data FROM chunks WHERE run_id = ? ORDER BY seq, rowid",
+            for seq, name, dtype, shape_json, data, crc in conn.execute(
+                "SELECT seq, name, dtype, shape_json, data, checksum FROM chunks"
+                " WHERE run_id = ? ORDER BY seq, rowid",
                 (run_id,),
             ):
-                arr = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape_json))
+                where = f"run {run_id!r}, series {name!r}, chunk {seq}"
+                if crc is not None and chunk_checksum(name, dtype, shape_json, data) != crc:
+                    raise self._damaged(f"{where} does not match its checksum")
+                try:
+                    arr = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape_json))
+                except (ValueError, TypeError) as err:
+                    raise self._damaged(f"{where} cannot be decoded: {err}") from None
                 parts.setdefault(name, []).append(arr)
-        return {name: np.concatenate(chunks, axis=0) for name, chunks in parts.items()}
+        try:
+            return {name: np.concatenate(chunks, axis=0) for name, chunks in parts.items()}
+        except ValueError as err:
+            raise self._damaged(f"run {run_id!r}: its chunks do not fit together: {err}") from None
 
     def list_runs(
         self,
@@ -330,6 +469,8 @@ class RunStore:
         limit: int | None = 100,
     ) -> list[StoredRun]:
         """Runs, newest first, optionally filtered (status filter applies to the shown status)."""
+        if not all(_storable(v) for v in (experiment, sweep_id, status)):
+            return []  # no stored run has a name that is not UTF-8
         where, args = [], []
         if experiment:
             where.append("experiment = ?")
@@ -360,6 +501,8 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         """Remove a run and its series."""
+        if not _storable(run_id):
+            raise NotFoundError(f"no run with id {run_id!r}; see `theoryscope runs list`")
         with self._write() as conn:
             conn.execute("DELETE FROM chunks WHERE run_id = ?", (run_id,))
             cur = conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -380,6 +523,8 @@ class RunStore:
                     " 'the process running it stopped before it finished') WHERE id = ? AND status = 'running'",
                     [(s,) for s in stale],
                 )
+                for run_id in stale:
+                    self._seal_run(conn, run_id)
         return len(stale)
 
     # -- sweeps ---------------------------------------------------------------------------------
@@ -389,38 +534,47 @@ class RunStore:
         """Register a sweep (idempotent when ``sweep_id`` is given and exists)."""
         sweep_id = sweep_id or uuid.uuid4().hex[:12]
         with self._write() as conn:
+            values = (sweep_id, experiment, to_json(spec), time.time())
             conn.execute(
-                "INSERT OR IGNORE INTO sweeps (id, experiment, spec_json, created_at) VALUES (?, ?, ?, ?)",
-                (sweep_id, experiment, to_json(spec), time.time()),
+                "INSERT OR IGNORE INTO sweeps (id, experiment, spec_json, created_at, checksum)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (*values, row_checksum(*values)),
             )
         return sweep_id
 
+    def _sweep_from_row(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        *values, crc = row
+        if crc is not None and row_checksum(*values) != crc:
+            raise self._damaged(f"sweep {values[0]!r} does not match its checksum")
+        try:
+            spec = json.loads(values[2])
+        except (ValueError, TypeError) as err:
+            raise self._damaged(f"sweep {values[0]!r} cannot be decoded: {err}") from None
+        return {"id": values[0], "experiment": values[1], "spec": spec, "created_at": values[3]}
+
     def get_sweep(self, sweep_id: str) -> dict[str, Any]:
+        if not _storable(sweep_id):
+            raise NotFoundError(f"no sweep with id {sweep_id!r}; see `theoryscope sweep list`")
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT id, experiment, spec_json, created_at FROM sweeps WHERE id = ?", (sweep_id,)
+                "SELECT id, experiment, spec_json, created_at, checksum FROM sweeps WHERE id = ?",
+                (sweep_id,),
             ).fetchone()
         if row is None:
+            self._check_not_indexed("sweeps", sweep_id)
             raise NotFoundError(f"no sweep with id {sweep_id!r}; see `theoryscope sweep list`")
-        return {
-            "id": row[0],
-            "experiment": row[1],
-            "spec": json.loads(row[2]),
-            "created_at": row[3],
-        }
+        return self._sweep_from_row(tuple(row))
 
-    def export_run(self, run_id: str, fmt: str, path: str | Path) -> Path:
-        """Write a run to ``path`` as csv, json or npz (atomically); see :mod:`.export`."""
+    def export_run(self, run_id: str, fmt: str, path: str | Path, *, force: bool = False) -> Path:
+        """Write a run to ``path`` as csv, json or npz (safely); see :mod:`.export`."""
         from theoryscope.store.export import export_run
 
-        return export_run(self, run_id, fmt, path)
+        return export_run(self, run_id, fmt, path, force=force)
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, experiment, spec_json, created_at FROM sweeps ORDER BY created_at DESC"
+                "SELECT id, experiment, spec_json, created_at, checksum FROM sweeps"
+                " ORDER BY created_at DESC"
             ).fetchall()
-        return [
-            {"id": r[0], "experiment": r[1], "spec": json.loads(r[2]), "created_at": r[3]}
-            for r in rows
-        ]
+        return [self._sweep_from_row(tuple(r)) for r in rows]

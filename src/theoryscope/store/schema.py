@@ -50,9 +50,14 @@ MIGRATIONS: list[list[str]] = [
             created_at REAL NOT NULL
         )""",
     ],
-    # 1 -> 2: studies (declared multi-run computations) are stored as runs with their name
+    # 1 -> 2: studies (declared multi-run computations) are stored as runs with their name;
+    # checksums, so that damage SQLite cannot see (garbage inside a page) is found on read.
+    # NULL checksums for rows written before: those cannot be verified.
     [
         "ALTER TABLE runs ADD COLUMN study TEXT",
+        "ALTER TABLE runs ADD COLUMN checksum INTEGER",
+        "ALTER TABLE chunks ADD COLUMN checksum INTEGER",
+        "ALTER TABLE sweeps ADD COLUMN checksum INTEGER",
     ],
 ]
 
@@ -81,6 +86,9 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back; the error that matters is the one raised
         raise
     return found

@@ -107,7 +107,10 @@ def _duration(seconds: float | None) -> str:
 
 @dataclass
 class Progress:
-    """A one-line progress bar: done / running / failed of the total, and an ETA.
+    """A one-line progress bar: done / running / diverged / failed of the total, and an ETA.
+
+    ``done`` counts every run that ended (finished, diverged or other); ``diverged`` and
+    ``failed`` say how many of them did not finish.
 
     On a terminal the line is redrawn in place; otherwise a line is written per completed task
     (and at most every ``every`` seconds otherwise), so logs stay readable.
@@ -119,6 +122,7 @@ class Progress:
     enabled: bool = True
     every: float = 10.0
     done: int = 0
+    diverged: int = 0
     failed: int = 0
     running: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -144,7 +148,7 @@ class Progress:
         skipped = f" ({self.skipped} already stored)" if self.skipped else ""
         return (
             f"[{bar}] {self.skipped + self.done}/{self.total} done{skipped}  {self.running} running"
-            f"  {self.failed} failed  ETA {_duration(self.eta)}"
+            f"  {self.diverged} diverged  {self.failed} failed  ETA {_duration(self.eta)}"
             f"  elapsed {_duration(time.perf_counter() - self.started)}"
         )
 
@@ -182,6 +186,8 @@ class SweepResult:
     seconds: float
     executor: str
     run_ids: list[str] = field(default_factory=list)
+    #: runs that ended ``diverged`` (a result, so not retried on resume, but not ``finished``)
+    diverged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +195,7 @@ class SweepResult:
             "total": self.total,
             "skipped": self.skipped,
             "finished": self.finished,
+            "diverged": self.diverged,
             "failed": self.failed,
             "other": self.other,
             "seconds": self.seconds,
@@ -328,8 +335,11 @@ def run_sweep(
                             result.failed += 1
                             progress.failed += 1
                         else:
-                            if outcome.status in ("finished", "diverged"):
+                            if outcome.status == "finished":
                                 result.finished += 1
+                            elif outcome.status == "diverged":
+                                result.diverged += 1
+                                progress.diverged += 1
                             else:
                                 result.other += 1
                             progress.done += 1

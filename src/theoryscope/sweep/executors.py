@@ -6,7 +6,9 @@ the results back to the driver, which alone writes the store. The driver keeps a
 
 - ``serial``: in this process, one task at a time (debugging; no extra processes).
 - ``local``: a ``ProcessPoolExecutor`` with the *spawn* start method (JAX and fork do not mix),
-  one process per core by default.
+  one process per core by default. Its workers die with the driver, however it dies (even by
+  SIGKILL): each asks the kernel for SIGKILL when its parent dies (Linux ``PR_SET_PDEATHSIG``)
+  and a watchdog thread exits when the parent process is gone (every platform).
 - ``dask``: ``dask.distributed``. With no scheduler address a ``LocalCluster`` (one single-
   threaded worker process per core) is started and closed with the sweep; with
   ``tcp://host:8786`` the driver connects to a running scheduler (e.g. one started by
@@ -19,13 +21,25 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from theoryscope.errors import ConfigError
 from theoryscope.sweep.worker import Task, run_task
 
-__all__ = ["EXECUTORS", "DaskExecutor", "LocalExecutor", "SerialExecutor", "make_executor"]
+__all__ = [
+    "EXECUTORS",
+    "DaskExecutor",
+    "LocalExecutor",
+    "SerialExecutor",
+    "check_workers",
+    "make_executor",
+    "max_workers",
+]
 
 EXECUTORS = ("local", "dask", "serial")
 
@@ -36,6 +50,63 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: At most this many workers per core: more only adds memory (each holds JAX, ~400 MB).
+WORKERS_PER_CORE = 4
+
+
+def max_workers() -> int:
+    """The most ``--workers`` accepted here: :data:`WORKERS_PER_CORE` x the machine's cores."""
+    return WORKERS_PER_CORE * max(1, os.cpu_count() or 1)
+
+
+def check_workers(workers: int | None) -> int | None:
+    """``workers`` if it is from 1 to :func:`max_workers`, else ConfigError naming it."""
+    if workers is None:
+        return None
+    cap = max_workers()
+    if not 1 <= workers <= cap:
+        cores = os.cpu_count() or 1
+        raise ConfigError(
+            "workers",
+            f"got {workers}; allowed: an integer from 1 to {cap} "
+            f"({WORKERS_PER_CORE} x the {cores} cores of this machine)",
+        )
+    return workers
+
+
+#: How often a worker's watchdog looks whether its driver is still there (seconds).
+WATCHDOG_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process when the driver ``parent_pid`` dies.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill it at once. Everywhere: a
+    daemon thread checks the parent every :data:`WATCHDOG_SECONDS` and exits the process once
+    it is gone (covering systems without prctl, and the race where the parent died before
+    prctl ran).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the thread remains
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)  # the driver is gone: nobody will read our results
+            time.sleep(WATCHDOG_SECONDS)
+
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=watch, name="theoryscope-parent-watchdog", daemon=True).start()
 
 
 #: Worker processes share the cores among themselves: one BLAS / XLA thread each, or the
@@ -120,7 +191,10 @@ class LocalExecutor:
     def __enter__(self) -> LocalExecutor:
         with worker_environment(self.single_thread):
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.slots, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.slots,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
             )
             # start every worker now, inside the single-thread environment
             for future in [self._pool.submit(os.getpid) for _ in range(self.slots)]:
@@ -235,10 +309,6 @@ class DaskExecutor:
         return f"dask ({where}), {self.slots} worker threads"
 
 
-#: ``--workers`` at most this many times the cores (more processes only thrash).
-MAX_WORKERS_PER_CORE = 4
-
-
 def parse_executor(name: str, workers: str | None, scheduler: str | None) -> tuple[str, int | None]:
     """Validate the executor options of a sweep command: (name, workers or None)."""
     from theoryscope.core.validation import as_choice, as_int
@@ -246,9 +316,7 @@ def parse_executor(name: str, workers: str | None, scheduler: str | None) -> tup
     as_choice("executor", name, EXECUTORS)
     if workers is None:
         return name, None
-    cores = os.cpu_count() or 1
-    limit = MAX_WORKERS_PER_CORE * cores if scheduler is None else 100_000
-    return name, as_int("workers", workers, low=1, high=limit)
+    return name, check_workers(as_int("workers", workers, low=1))
 
 
 def make_executor(
@@ -263,8 +331,7 @@ def make_executor(
         raise ConfigError(
             "scheduler", f"got {scheduler!r}; allowed: an address like tcp://host:8786"
         )
-    if workers is not None and workers < 1:
-        raise ConfigError("workers", f"got {workers}; allowed: an integer >= 1")
+    check_workers(workers)
     if name == "serial":
         return SerialExecutor()
     if name == "local":

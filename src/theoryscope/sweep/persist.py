@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from theoryscope.protocol import Run
-from theoryscope.store import RunStore
+from theoryscope.store import RunStore, StoreFullError
 
 __all__ = ["Outcome", "store_outcome"]
 
@@ -49,23 +49,29 @@ def store_outcome(store: RunStore, outcome: Outcome, *, sweep_id: str | None = N
         config_hash=outcome.config_hash,
     )
     run = outcome.run
-    if run is None:
+    try:
+        if run is None:
+            store.finish_run(
+                run_id,
+                status="failed",
+                message=outcome.error or "failed",
+                theory=outcome.theory,
+            )
+            return run_id
+        if run.series:
+            store.append_series(run_id, run.series)
         store.finish_run(
             run_id,
-            status="failed",
-            message=outcome.error or "failed",
+            status=run.status,
+            summary=run.summary,
             theory=outcome.theory,
+            agreement=outcome.agreement,
+            message=run.message,
+            timings=run.timings,
         )
-        return run_id
-    if run.series:
-        store.append_series(run_id, run.series)
-    store.finish_run(
-        run_id,
-        status=run.status,
-        summary=run.summary,
-        theory=outcome.theory,
-        agreement=outcome.agreement,
-        message=run.message,
-        timings=run.timings,
-    )
+    except StoreFullError:
+        from theoryscope.runner import DISK_FULL
+
+        store.mark_failed(run_id, DISK_FULL)  # as the runner does; the sweep then stops
+        raise
     return run_id

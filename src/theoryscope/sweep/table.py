@@ -14,12 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from theoryscope.core.safe_write import output_path, write_output
 from theoryscope.store import RunStore, StoredRun, to_json
 
 __all__ = ["describe_config", "export_sweep", "flat_agreement", "sweep_rows", "sweep_summaries"]
@@ -182,18 +181,15 @@ def rows_to_json(rows: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(json.loads(to_json(list(rows))), indent=1) + "\n"
 
 
-def export_sweep(store: RunStore, sweep_id: str, fmt: str, path: str | Path | None) -> str:
-    """The sweep's rows as csv or json text, written atomically to ``path`` when given."""
+def export_sweep(
+    store: RunStore, sweep_id: str, fmt: str, path: str | Path | None, *, force: bool = False
+) -> str:
+    """The sweep's rows as csv or json text; with ``path``, written there by the safe writer
+    (a directory gets ``<sweep id>.<fmt>``; an existing file only with ``force``) and the
+    written path returned instead."""
     rows = sweep_rows(store, sweep_id)
     text = rows_to_csv(rows) if fmt == "csv" else rows_to_json(rows)
-    if path is not None:
-        target = Path(path)
-        if target.is_dir():
-            target = target / f"{sweep_id}.{fmt}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=f".{fmt}")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-        return str(target)
-    return text
+    if path is None:
+        return text
+    target = output_path(path, f"{sweep_id}.{fmt}", option="out")
+    return str(write_output(target, lambda fh: fh.write(text.encode()), force=force))

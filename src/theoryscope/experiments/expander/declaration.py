@@ -204,14 +204,14 @@ SWEEPS = (
 
 
 def write_rise_time(
-    store: Any, sweep_id: str, out_dir: Any, figure_path: Any = None
+    store: Any, sweep_id: str, out_dir: Any, figure_path: Any = None, *, force: bool = False
 ) -> dict[str, Any]:
     """The rise-time report of a sweep (see :mod:`.report`)."""
     from theoryscope.experiments.expander.report import write_report
     from theoryscope.sweep.table import sweep_rows
 
     return write_report(sweep_rows(store, sweep_id), out_dir, sweep_id=sweep_id,
-                        figure_path=figure_path)  # fmt: skip
+                        figure_path=figure_path, force=force)  # fmt: skip
 
 
 REPORTS = (

@@ -298,33 +298,57 @@ def write_report(
     *,
     sweep_id: str = "",
     figure_path: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write rise-time.png, rise-time.csv and rise-time.md; returns paths and the table rows."""
+    """Write rise-time.png, rise-time.csv and rise-time.md; returns paths and the table rows.
+
+    Files go through :mod:`theoryscope.core.safe_write`: all three targets are checked first,
+    so an existing file (without ``force``) or a device stops the report before anything is
+    written.
+    """
+    from theoryscope.core.safe_write import check_target, write_output
+    from theoryscope.plots import figure_format
+
     groups = group_rows(rows)
     if not any(g.n_runs for g in groups):
         from theoryscope.errors import ConfigError
 
         raise ConfigError("sweep", f"{sweep_id or 'this sweep'} has no stored runs yet")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     figure = Path(figure_path) if figure_path is not None else out / "rise-time.png"
-    figure.parent.mkdir(parents=True, exist_ok=True)
+    figure_option = "figure" if figure_path is not None else "out"
+    targets = [
+        (figure, figure_option),
+        (out / "rise-time.csv", "out"),
+        (out / "rise-time.md", "out"),
+    ]
+    for path, option in targets:
+        check_target(path, option=option, force=force)
+    figure_format(figure, option=figure_option)
     modes = sorted({str(r.get("mode")) for r in rows})
     title = f"Expander Nets rise time: sweep {sweep_id} ({', '.join(modes)})" if sweep_id else ""
     fig = rise_time_figure(groups, title)
-    fig.savefig(figure, dpi=130)
+    suffix = figure.suffix.lstrip(".").lower() or "png"
+    write_output(
+        figure,
+        lambda fh: fig.savefig(fh, dpi=130, format=suffix),
+        option=figure_option,
+        force=force,
+    )
     table = [g.to_row() for g in groups]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(table[0]), lineterminator="\n")
     writer.writeheader()
     for r in table:
         writer.writerow({k: "" if v is None else v for k, v in r.items()})
-    (out / "rise-time.csv").write_text(buf.getvalue())
+    csv_text = buf.getvalue()
+    write_output(out / "rise-time.csv", lambda fh: fh.write(csv_text.encode()), force=force)
     lines = breakdown(groups)
     md = [f"# Rise time: sweep {sweep_id}", "", f"![rise time]({figure.resolve()})", ""]
     md += [f"- {line}" for line in lines]
     md += ["", table_markdown(groups)]
-    (out / "rise-time.md").write_text("\n".join(md))
+    md_text = "\n".join(md)
+    write_output(out / "rise-time.md", lambda fh: fh.write(md_text.encode()), force=force)
     return {
         "figure": str(figure),
         "table_csv": str(out / "rise-time.csv"),

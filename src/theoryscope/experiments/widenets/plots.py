@@ -20,12 +20,11 @@ def _figure(width: float, height: float, panels: int = 1) -> tuple[Figure, list[
 
 
 def save(fig: Figure, out_dir: str | Path, name: str) -> Path:
-    """Write ``fig`` to ``out_dir/name.png``; returns the path."""
-    path = Path(out_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    target = path / f"{name}.png"
-    fig.savefig(target, dpi=120)
-    return target
+    """Write ``fig`` to ``out_dir/name.png``; returns the path (written by the shared safe
+    writer: errors name ``--out``; nothing but a regular file is replaced)."""
+    from theoryscope.plots import save_figure
+
+    return save_figure(fig, Path(out_dir) / f"{name}.png", dpi=120, bbox_inches="tight")
 
 
 def propagation(layers: Sequence[Mapping[str, float]], title: str = "") -> Figure:
