@@ -222,8 +222,7 @@ class Param:
 
 def command_tree() -> dict[tuple[str, ...], list[Param]]:
     """Every leaf command (path of names) with its parameters, from the click tree."""
-    cli_main._attach()
-    root = typer.main.get_command(cli_main.app)
+    root = typer.main.get_command(cli_main.build_app())
     out: dict[tuple[str, ...], list[Param]] = {}
 
     def walk(cmd: Any, path: tuple[str, ...]) -> None:

@@ -376,6 +376,10 @@ def _run_body(experiment: Experiment, fixed: Mapping[str, Any]) -> Callable[[dic
         seed = parse_seed(options["seed"])
         config = build_config(experiment, options, seed, fixed)
         views = _views(experiment, options)
+        if options["figure"]:  # where the figure goes is checked before anything runs
+            from theoryscope.core.safe_write import ensure_directory
+
+            ensure_directory(options["out"], option="out")
         on_chunk, close = _progress_callback(experiment, config)
         try:
             result, wall = execute_stored(
@@ -528,6 +532,10 @@ def _study_body(experiment: Experiment, study: Study) -> Callable[[dict[str, Any
         from theoryscope.runner import execute_study, stop_on_sigint
 
         seed = parse_seed(options["seed"]) if study.seeded else 0
+        if options["figure"] and study.figure is not None:
+            from theoryscope.core.safe_write import ensure_directory
+
+            ensure_directory(options["out"], option="out")
         raw = values_from_options(study.params, options)
         params = study.params.from_dict(with_seed(study.params, raw, seed))  # type: ignore[attr-defined]
         store = open_store(options["store"])

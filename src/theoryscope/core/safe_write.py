@@ -113,6 +113,21 @@ def _make_dirs(directory: Path, option: str) -> None:
         ) from None
 
 
+def ensure_directory(directory: str | os.PathLike[str], *, option: str = "out") -> Path:
+    """Create ``directory`` if needed and make sure files can be written in it, before any work
+    starts (a run checks where its figure will go before it runs and is stored)."""
+    path = Path(directory)
+    if "\x00" in os.fspath(path):
+        raise ConfigError(option, "has a NUL byte; allowed: a directory path")
+    _make_dirs(path, option)
+    if not path.is_dir():
+        raise ConfigError(option, f"{path} is not a directory; allowed: a directory path")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(option, f"cannot write in {path} (permission denied); allowed: a "
+                          "directory you can write in")  # fmt: skip
+    return path
+
+
 def _open_unnamed(directory: Path) -> int | None:
     """An O_TMPFILE descriptor in ``directory``, or None where the system has none."""
     flag = getattr(os, "O_TMPFILE", None)
