@@ -174,9 +174,7 @@ def loss_and_grad(
     return loss, gw, ga
 
 
-def init_students(
-    problem: Problem, seeds: list[int], init: float
-) -> tuple[np.ndarray, np.ndarray]:
+def init_students(problem: Problem, seeds: list[int], init: float) -> tuple[np.ndarray, np.ndarray]:
     """W_ij ~ N(0, init^2) (and, ``free``, a_j ~ N(0, init^2)); one stream per seed.
 
     ``signed`` students carry their fixed signs as a (B, r)."""

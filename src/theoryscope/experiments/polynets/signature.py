@@ -82,9 +82,7 @@ def tools(problem: Problem) -> Tools:
                  hessian=lambda t: hess(t, *consts))  # fmt: skip
 
 
-def signature(
-    eigenvalues: np.ndarray, zero_rel: float = ZERO_REL
-) -> tuple[int, int, int]:
+def signature(eigenvalues: np.ndarray, zero_rel: float = ZERO_REL) -> tuple[int, int, int]:
     """(negative, zero, positive) counts of a Hessian spectrum, zero meaning
     |e| <= zero_rel x max |e|."""
     e = np.asarray(eigenvalues, dtype=np.float64)
@@ -94,9 +92,7 @@ def signature(
     return neg, e.size - neg - pos, pos
 
 
-def measure(
-    problem: Problem, kit: Tools, w: np.ndarray, a: np.ndarray
-) -> dict[str, Any]:
+def measure(problem: Problem, kit: Tools, w: np.ndarray, a: np.ndarray) -> dict[str, Any]:
     """Loss, gradient norm and the Hessian spectrum (float64) at one point."""
     with jax.enable_x64(True):
         theta = jnp.asarray(pack(problem, w, a), dtype=jnp.float64)
