@@ -71,6 +71,7 @@ from theoryscope.experiments.polynets.quadratic import Problem
 __all__ = [
     "CriticalSet",
     "count_formula",
+    "decoupled_eigenvalues",
     "discriminant_factors",
     "distance_to_set",
     "enumerate_critical",
@@ -270,24 +271,58 @@ def representative(
     return w, a
 
 
+def decoupled_eigenvalues(
+    problem: Problem, cset: CriticalSet, spare_sign: float = 1.0
+) -> list[float]:
+    """The Hessian eigenvalues at :func:`representative` that the module docstring writes in
+    closed form, for Sigma = I (with another Sigma only their signs carry over):
+    8 eps_i (lambda_i - lambda_l) for each kept direction i and dropped direction l, and
+    -8 c_j (lambda_l + tau_S) for each spare neuron j (sign c_j) and dropped direction l.
+    The rest of the spectrum is the kept block (>= 0, its kernel the orbit's tangent space)."""
+    lam = np.asarray(problem.lam)
+    d, r = lam.size, problem.width
+    kept = [i - 1 for i in cset.kept]
+    dropped = [l for l in range(d) if l not in kept]
+    out = []
+    for i, mu in zip(kept, cset.mu, strict=True):
+        eps = 1.0 if mu > 0 else -1.0
+        out.extend(8.0 * eps * (float(lam[i]) - float(lam[l])) for l in dropped)
+    if problem.outer == "signed":
+        spare_signs = [1.0] * (problem.positive - cset.positive)
+        spare_signs += [-1.0] * (problem.negative - cset.negative)
+    else:
+        spare_signs = [float(spare_sign)] * (r - cset.rank)
+    for c in spare_signs:
+        out.extend(-8.0 * c * (float(lam[l]) + cset.tau) for l in dropped)
+    return out
+
+
 def distance_to_set(problem: Problem, m_tilde: np.ndarray, cset: CriticalSet) -> float:
     """min ||M~ - X||_F over the set's matrices X (exact; groups: best projection per group).
 
     Each X is block diagonal in the eigen-groups with block c_g P_g, P_g a rank-k_g projection:
-    the off-block part of M~ counts fully, and within a group
-    min_P ||B - c P||^2 = ||B||^2 - 2 |c| (sum of the top k_g eigenvalues of sign(c) B) + c^2 k_g.
+    the off-block part of M~ counts fully, and within a group with block eigenvalues e_i the best
+    P_g takes the k_g largest of sign(c_g) e_i, leaving sum_chosen (e_i - c_g)^2 +
+    sum_others e_i^2 (written as sums of squares: no cancellation near the set).
     """
     groups = eigen_groups(np.asarray(problem.lam))
     v = problem.vecs
-    mt = v.T @ m_tilde @ v
-    total = float(np.sum(mt * mt))
+    mt = v.T @ (0.5 * (m_tilde + m_tilde.T)) @ v
+    off = mt.copy()
+    total = 0.0
     for g, kg in zip(groups, cset.counts, strict=True):
+        block = mt[np.ix_(g, g)]
+        off[np.ix_(g, g)] = 0.0
+        e = np.linalg.eigvalsh(block)
         if kg == 0:
+            total += float(np.sum(e * e))
             continue
         c = float(np.mean(problem.lam[g])) + cset.tau
-        eig = np.sort(np.linalg.eigvalsh(np.sign(c) * mt[np.ix_(g, g)]))[::-1]
-        total += -2.0 * abs(c) * float(np.sum(eig[:kg])) + c * c * kg
-    return math.sqrt(max(total, 0.0))
+        order = np.argsort(np.sign(c) * e)[::-1]
+        chosen, others = e[order[:kg]], e[order[kg:]]
+        total += float(np.sum((chosen - c) ** 2) + np.sum(others * others))
+    total += float(np.sum(off * off))
+    return math.sqrt(total)
 
 
 def discriminant_factors(lam: np.ndarray, width: int) -> list[dict[str, Any]]:

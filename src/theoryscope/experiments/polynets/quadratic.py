@@ -148,7 +148,7 @@ def transformed(m: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def student_matrix(w: np.ndarray, a: np.ndarray) -> np.ndarray:
     """M = W diag(a) W^T for W (..., d, r) and a (..., r)."""
-    return np.einsum("...ir,...r,...jr->...ij", w, a, w)
+    return (w * a[..., None, :]) @ np.swapaxes(w, -1, -2)
 
 
 def matrix_loss(m: np.ndarray, problem: Problem) -> np.ndarray:
@@ -164,13 +164,15 @@ def loss_and_grad(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Population loss (B,), dL/dW (B, d, r) and dL/da (B, r) for students W (B, d, r), a (B, r)."""
     cov = problem.cov
-    delta = student_matrix(w, a) - problem.m_star
-    ds = delta * cov[None, None, :]  # D Sigma
+    wa = w * a[:, None, :]
+    delta = wa @ np.swapaxes(w, 1, 2) - problem.m_star
+    ds = delta * cov  # D Sigma
     tr = np.trace(ds, axis1=1, axis2=2)
-    loss = 2.0 * np.einsum("bij,bji->b", ds, ds) + tr * tr
-    gm = 4.0 * cov[None, :, None] * ds + 2.0 * tr[:, None, None] * np.diag(cov)[None]
-    gw = 2.0 * np.einsum("bij,bjr,br->bir", gm, w, a)
-    ga = np.einsum("bir,bij,bjr->br", w, gm, w)
+    loss = 2.0 * np.sum(ds * np.swapaxes(ds, 1, 2), axis=(1, 2)) + tr * tr
+    gm = 4.0 * cov[:, None] * ds
+    gm[:, np.arange(problem.d), np.arange(problem.d)] += 2.0 * tr[:, None] * cov
+    gw = 2.0 * (gm @ wa)
+    ga = np.sum(w * (gm @ w), axis=1)
     return loss, gw, ga
 
 

@@ -324,7 +324,7 @@ class EndpointParams(QuadraticParams):
                         tex=r"\sigma_0", group="training")  # fmt: skip
     lr: Float = param(0.01, gt=0, cap=1e3, help="GD step size eta.", tex=r"\eta",
                       group="training")  # fmt: skip
-    steps: Int = param(20000, ge=1, le=MAX_STEPS, help="GD steps per run.", web_max=200_000,
+    steps: Int = param(5000, ge=1, le=MAX_STEPS, help="GD steps per run.", web_max=200_000,
                        group="training")  # fmt: skip
 
     @field_validator("seeds", mode="before")
@@ -456,9 +456,9 @@ def endpoint_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 def _gd_seconds(seeds: int, d: int, r: int, steps: int) -> float:
-    """Batched NumPy GD, fitted on this 2-core machine: ~35 us per step plus ~6 ns per
-    seed x d^2 x r."""
-    return steps * (35e-6 + 6e-9 * seeds * d * d * max(r, 2))
+    """Batched NumPy GD, fitted on this 2-core machine (benchmarks of quadratic.gd): ~150 us per
+    step plus ~1.5 us + 10 ns x d^2 r per seed and step."""
+    return steps * (150e-6 + seeds * (1.5e-6 + 10e-9 * d * d * r))
 
 
 def endpoint_estimate(params: EndpointParams) -> Estimate:
@@ -506,7 +506,7 @@ class DiscriminantParams(QuadraticParams):
         "variance)^2 (the curvature in W grows like the variance squared).", tex=r"\eta",
         group="training",
     )  # fmt: skip
-    steps: Int = param(10000, ge=1, le=MAX_STEPS, help="GD steps per run.", web_max=200_000,
+    steps: Int = param(5000, ge=1, le=MAX_STEPS, help="GD steps per run.", web_max=200_000,
                        group="training")  # fmt: skip
 
     @field_validator("seeds", mode="before")
