@@ -2,7 +2,7 @@
 
 Setting (quadratic.py): L(W, a) = ||M~ - M~*||_G^2 with M~ = Sigma^(1/2) W diag(a) W^T Sigma^(1/2),
 ||X||_G^2 = 2 ||X||_F^2 + (tr X)^2 (Gaussian data; Arjevani, Bruna, Kileel, Polak, Trager 2025,
-arXiv 2501.06074, section 6: an Eckart-Young theorem for the data-induced norm). lambda_1 >= ...
+arXiv 2501.06074, quadratic networks: an Eckart-Young theorem for the data-induced norm). lambda_1 >= ...
 >= lambda_d are the eigenvalues of the transformed teacher M~*, u_i its eigenvectors; eigenvalues
 equal to within :data:`GROUP_TOL` form groups (e.g. the zero eigenvalue of a teacher narrower
 than d).
@@ -182,9 +182,9 @@ def enumerate_critical(problem: Problem) -> list[CriticalSet]:
             continue
         eps_g = np.sign(mu_g)
         cross = 0
-        for g in np.flatnonzero(chosen):
-            diff = eps_g[g] * (vals - vals[g])
-            cross += int(kv[g]) * int(np.sum(rest[diff > 0]))
+        for gi in np.flatnonzero(chosen):
+            diff = eps_g[gi] * (vals - vals[gi])
+            cross += int(kv[gi]) * int(np.sum(rest[diff > 0]))
         shift = vals + tau
         n_pos = int(np.sum(rest[shift > zero]))
         n_neg = int(np.sum(rest[shift < -zero]))
@@ -213,10 +213,9 @@ def enumerate_critical(problem: Problem) -> list[CriticalSet]:
             stable = True if loss <= 1e-12 * max(1.0, problem.teacher_norm) else None
         kept: list[int] = []
         mu: list[float] = []
-        for g, kg in zip(groups, counts, strict=True):
-            kept.extend(i + 1 for i in g[:kg])
-            mu.extend([float(lam[g[0]] + tau) if len(g) == 1 else float(np.mean(lam[g]) + tau)]
-                      * kg)  # fmt: skip
+        for members, value, kg in zip(groups, vals, counts, strict=True):
+            kept.extend(i + 1 for i in members[:kg])
+            mu.extend([float(value + tau)] * kg)
         out.append(CriticalSet(
             label=_label(kept, list(counts), groups), counts=[int(c) for c in counts], kept=kept,
             mu=mu, rank=k, positive=k_pos, negative=k_neg, tau=float(tau), loss=loss,
@@ -283,7 +282,7 @@ def decoupled_eigenvalues(
     d, r = lam.size, problem.width
     kept = [i - 1 for i in cset.kept]
     dropped = [l for l in range(d) if l not in kept]
-    out = []
+    out: list[float] = []
     for i, mu in zip(kept, cset.mu, strict=True):
         eps = 1.0 if mu > 0 else -1.0
         out.extend(8.0 * eps * (float(lam[i]) - float(lam[l])) for l in dropped)

@@ -2,7 +2,7 @@
 
 A width-r quadratic network is f(x) = sum_j a_j (w_j . x)^2 = x^T M x with
 M = W diag(a) W^T (W is d x r, column j is w_j), a symmetric matrix of rank <= r (Arjevani,
-Bruna, Kileel, Polak, Trager 2025, arXiv 2501.06074, section 2: the function space of a shallow
+Bruna, Kileel, Polak, Trager 2025, arXiv 2501.06074: the function space of a shallow
 polynomial network is a set of symmetric tensors of bounded rank; degree 2: matrices).
 
 Outer weights (``outer``):
@@ -16,7 +16,7 @@ w_j = u_j); U = I (``aligned``, M* diagonal in the input coordinates) or a Haar-
 orthogonal matrix fixed by ``teacher_seed`` (``random``). Data: x ~ N(0, Sigma) with Sigma
 diagonal (``covariance``, the identity by default).
 
-Population loss (Isserlis; the paper's section 5, the inner product the data distribution
+Population loss (Isserlis; the paper's teacher-student part: the inner product the data
 induces on symmetric tensors): with D = M - M*,
 
     L(M) = E[(x^T D x)^2] = 2 tr((D Sigma)^2) + (tr(D Sigma))^2

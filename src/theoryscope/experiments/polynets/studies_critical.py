@@ -12,8 +12,9 @@ discriminant     the variance s of one input coordinate swept on a log grid: the
                  structure at each s, the points where it changes (bisection; the vanishing
                  factor of the discriminant is named) and GD end points at chosen s values
 
-Arjevani, Bruna, Kileel, Polak, Trager 2025 (arXiv 2501.06074), sections 5 (the teacher-metric
-discriminant) and 6 (quadratic networks: an Eckart-Young theorem with Hessian signatures).
+Arjevani, Bruna, Kileel, Polak, Trager 2025 (arXiv 2501.06074): the teacher-metric data
+discriminant, and for quadratic networks an Eckart-Young theorem with Hessian signatures (the
+formulas used are derived in critical.py; the paper's theorem text was not available here).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from theoryscope.spec import (
 )
 
 PAPER = "Arjevani, Bruna, Kileel, Polak, Trager, arXiv 2501.06074"
-EY = PAPER + ", section 6 (Eckart-Young for the Gaussian metric)"
-DISC = PAPER + ", section 5 (teacher-metric discriminant)"
+EY = PAPER + " (quadratic networks: Eckart-Young for the Gaussian metric)"
+DISC = PAPER + " (the teacher-metric data discriminant)"
 
 #: Largest input dimension of these studies (2^d critical sets at most).
 MAX_D = 10
@@ -101,6 +102,18 @@ class QuadraticParams(ExperimentConfig):
         tex="q", group="student",
     )  # fmt: skip
 
+    @model_validator(mode="before")
+    @classmethod
+    def _free_has_no_negative(cls, data: Any) -> Any:
+        """Free outer weights take either sign: ``negative`` is 0 unless given (then refused)."""
+        if not isinstance(data, dict) or data.get("outer") != "free":
+            return data
+        given = data.get("negative")
+        if given not in (None, 0, "0"):
+            raise ConfigError("negative", f"got {given!r} with free outer weights; allowed: 0 "
+                              "(free weights take either sign)")  # fmt: skip
+        return {**data, "negative": 0}
+
     @model_validator(mode="after")
     def _shapes(self) -> Any:
         d = len(self.teacher_eigs)
@@ -110,9 +123,6 @@ class QuadraticParams(ExperimentConfig):
         if self.negative > self.width:
             raise ConfigError("negative", f"got {self.negative} > width {self.width}; allowed: "
                               "0 to width")  # fmt: skip
-        if self.outer == "free" and self.negative:
-            raise ConfigError("negative", f"got {self.negative} with free outer weights; "
-                              "allowed: 0 (free weights take either sign)")  # fmt: skip
         return self
 
     @property
