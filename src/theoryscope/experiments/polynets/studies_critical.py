@@ -170,7 +170,8 @@ class CriticalParams(QuadraticParams):
 
 def _random_symmetry(problem: Any, w: np.ndarray, a: np.ndarray,
                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Move a point along its critical set: ``signed`` W -> W Q with Q in O(p) x O(q);
+    """Move a point along its critical set: ``signed`` W -> W Q with Q in O(p, q) (a rotation in
+    O(p) x O(q) times a hyperbolic rotation mixing one +1 and one -1 neuron, Q E Q^T = E);
     ``free`` w_j -> c_j w_j, a_j -> a_j / c_j^2 (c_j in [0.5, 2]) and a permutation."""
     from theoryscope.experiments.polynets.quadratic import haar_orthogonal
 
@@ -182,6 +183,12 @@ def _random_symmetry(problem: Any, w: np.ndarray, a: np.ndarray,
             q[:p, :p] = haar_orthogonal(p, rng)
         if r - p:
             q[p:, p:] = haar_orthogonal(r - p, rng)
+        if 0 < p < r:
+            t = rng.uniform(-0.5, 0.5)
+            boost = np.eye(r)
+            boost[0, 0] = boost[p, p] = math.cosh(t)
+            boost[0, p] = boost[p, 0] = math.sinh(t)
+            q = q @ boost
         return w @ q, a
     c = np.exp(rng.uniform(np.log(0.5), np.log(2.0), r))
     perm = rng.permutation(r)
