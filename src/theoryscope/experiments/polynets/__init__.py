@@ -10,6 +10,10 @@
                 2 sum_{j>r} lambda_j^2 + 2 T_r^2 / (r + 2)
     incremental small init: the teacher's eigen-directions are learned one by one, largest
                 first, at t_j ~ log(1 / init^2) / (16 lambda_j + trace term)
+    critical    p = 2 with signed or trained outer weights and x ~ N(0, Sigma): every critical
+                point (subsets S of the transformed teacher's eigen-directions, eigenvalues
+                lifted by T_S / (|S| + 2)) with its Hessian index and nullity (studies
+                critical-points, gd-endpoints, discriminant; quadratic.py, critical.py)
 
 Python API::
 
@@ -100,7 +104,8 @@ EXPERIMENT = register(
         title="Shallow polynomial networks: teacher-student landscape and incremental learning",
         summary="f_W(x) = sum_i (w_i . x)^p on Gaussian inputs: a width-r student of a width-r* "
         "teacher reaches loss 0 (r >= r*) or the best rank-r loss (r < r*), learning the "
-        "teacher's directions one by one from a small init.",
+        "teacher's directions one by one from a small init; for quadratic nets every critical "
+        "point and its Hessian signature.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,

@@ -1,5 +1,6 @@
-"""What the polynomial-network experiment shows: its figure, metrics, the landscape study,
-presets and cost. Read by every surface (CLI, web page, sweeps, reports); nothing here runs at
+"""What the polynomial-network experiment shows: its figure, metrics, the landscape study, the
+quadratic-network landscape studies (critical-points, gd-endpoints, discriminant), presets and
+cost. Read by every surface (CLI, web page, sweeps, reports); nothing here runs at
 import."""
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from theoryscope.errors import ConfigError
 from theoryscope.experiments.polynets.config import (
     MAX_D,
     MAX_SAMPLES,
@@ -17,6 +17,23 @@ from theoryscope.experiments.polynets.config import (
     MAX_WIDTH,
     PAPER,
     Config,
+)
+from theoryscope.experiments.polynets.studies_critical import (
+    DISC,
+    EY,
+    CriticalParams,
+    DiscriminantParams,
+    EndpointParams,
+    critical_estimate,
+    critical_lines,
+    discriminant_estimate,
+    discriminant_lines,
+    endpoint_estimate,
+    endpoint_lines,
+    read_seeds,
+    run_critical,
+    run_discriminant,
+    run_endpoints,
 )
 from theoryscope.spec import (
     Curve,
@@ -196,16 +213,7 @@ class LandscapeParams(ExperimentConfig):
     @classmethod
     def _seed_range(cls, value: Any) -> Any:
         """``"0-9"`` is the inclusive range 0..9 (``"5-2"``, ``"-3"`` are refused)."""
-        if not isinstance(value, str) or "-" not in value or "," in value:
-            return value
-        lo_text, _, hi_text = value.strip().partition("-")
-        try:
-            lo, hi = int(lo_text), int(hi_text)
-        except ValueError:
-            raise ConfigError("seeds", f"got {value!r}; allowed: {SEEDS_ALLOWED}") from None
-        if lo < 0 or hi < lo or hi - lo >= MAX_SEEDS:
-            raise ConfigError("seeds", f"got {value!r}; allowed: {SEEDS_ALLOWED}")
-        return tuple(range(lo, hi + 1))
+        return read_seeds(value)
 
     def base_config(self) -> Config:
         """The run config of the first width (what the landscape varies is ``width``)."""
@@ -268,6 +276,24 @@ def landscape_estimate(params: LandscapeParams) -> Estimate:
                     fields=("seeds", "widths", "steps", "samples"))  # fmt: skip
 
 
+def critical_figure(result: Mapping[str, Any]) -> Any:
+    from theoryscope.experiments.polynets.plots_critical import plot_critical
+
+    return plot_critical(result)
+
+
+def endpoint_figure(result: Mapping[str, Any]) -> Any:
+    from theoryscope.experiments.polynets.plots_critical import plot_endpoints
+
+    return plot_endpoints(result)
+
+
+def discriminant_figure(result: Mapping[str, Any]) -> Any:
+    from theoryscope.experiments.polynets.plots_critical import plot_discriminant
+
+    return plot_discriminant(result)
+
+
 STUDIES = (
     Study(
         name="landscape",
@@ -287,5 +313,69 @@ STUDIES = (
         ),
         seeded=False,
         cite=PAPER,
+    ),
+    Study(
+        name="critical-points",
+        title="Quadratic network: every critical point and its Hessian signature",
+        summary="the predicted critical sets (Eckart-Young for the Gaussian metric) with their "
+        "index and nullity, checked in float64 with jax.hessian",
+        params=CriticalParams,
+        run=run_critical,
+        figure=critical_figure,
+        summary_lines=critical_lines,
+        estimate=critical_estimate,
+        metrics=(
+            Metric("signature", "Hessian signatures as predicted (fraction)",
+                   "result.match_fraction", "result.one", cite=EY, good=0.0),
+            Metric("grad", "max |grad L| at the predicted critical points", "result.max_grad_norm",
+                   "result.zero", cite=EY, good_abs=1e-10),
+            Metric("loss", "max |L(W) - L_S| / L(0) at the critical points",
+                   "result.max_loss_error", "result.zero", cite=EY, good_abs=1e-12),
+            Metric("count", "number of critical sets vs the closed-form count", "result.count",
+                   "result.count_formula", cite=EY, good=0.0),
+        ),
+        cite=EY,
+    ),
+    Study(
+        name="gd-endpoints",
+        title="Quadratic network: where GD from random inits ends",
+        summary="GD end points matched to the predicted critical sets; final-loss histogram "
+        "against the critical values",
+        params=EndpointParams,
+        run=run_endpoints,
+        figure=endpoint_figure,
+        summary_lines=endpoint_lines,
+        estimate=endpoint_estimate,
+        metrics=(
+            Metric("in_set", "GD end points in a predicted critical set (fraction)",
+                   "result.matched_fraction", "result.one", cite=EY, good=0.0),
+            Metric("stable", "GD end points at sets holding local minima (fraction)",
+                   "result.stable_fraction", "result.one", cite=EY, good=0.0),
+            Metric("hits", "GD end points at {label} (loss {loss})", "result.rows.*.hits",
+                   cite=EY),
+        ),
+        seeded=False,
+        cite=EY,
+    ),
+    Study(
+        name="discriminant",
+        title="Quadratic network: crossing the teacher-metric discriminant",
+        summary="the variance of one input coordinate swept: where the critical structure "
+        "changes, and where GD ends on both sides",
+        params=DiscriminantParams,
+        run=run_discriminant,
+        figure=discriminant_figure,
+        summary_lines=discriminant_lines,
+        estimate=discriminant_estimate,
+        metrics=(
+            Metric("in_set", "GD end points in a predicted set at s = {s} (fraction)",
+                   "result.gd.*.matched_fraction", "result.gd.*.one", cite=DISC, good=0.0),
+            Metric("spurious", "GD end points at a spurious minimum at s = {s} (fraction)",
+                   "result.gd.*.spurious_fraction", cite=DISC),
+            Metric("crossing", "crossing s*: where the structure changes vs the factor's root",
+                   "result.events.*.s", "result.events.*.root", cite=DISC, good=1e-6),
+        ),
+        seeded=False,
+        cite=DISC,
     ),
 )  # fmt: skip
