@@ -44,7 +44,7 @@ from jax import lax
 from theoryscope.core.hermite import hermite_terms
 from theoryscope.experiments.expander import population as pop
 from theoryscope.experiments.expander.config import Config
-from theoryscope.experiments.expander.nonlinearities import sigma_pair
+from theoryscope.experiments.expander.nonlinearities import complex_pair, shares_work, sigma_pair
 from theoryscope.protocol import Run
 
 SERIES = (
@@ -131,22 +131,44 @@ class Consts(NamedTuple):
     ema_a: Any  # 1 / W, or 1 when the EMA is off (then the EMA equals the batch loss)
 
 
-def preactivations(X: Any, U: Any) -> Any:
-    """Z = X U^T; for small d as d broadcast products, which XLA fuses with the sin/cos."""
+def preactivations(X: Any, UT: Any) -> Any:
+    """Z = X U^T from UT = U^T (d x k); for small d as d broadcast products over contiguous rows
+    of UT, which XLA fuses with the sin/cos."""
     d = X.shape[1]
     if d <= _BROADCAST_D:
-        Z = X[:, 0:1] * U[None, :, 0]
+        Z = X[:, 0:1] * UT[0][None, :]
         for i in range(1, d):
-            Z = Z + X[:, i : i + 1] * U[None, :, i]
+            Z = Z + X[:, i : i + 1] * UT[i][None, :]
         return Z
-    return X @ U.T
+    return X @ UT
+
+
+def activations(X: Any, UT: Any, pair: Callable[[Any], tuple[Any, Any]], gate: Any) -> Any:
+    """(sigma(Z), sigma'(Z)) for Z = X U^T, in ONE pass over the |B| x k entries.
+
+    XLA fuses elementwise code into each consumer: the sigma and sigma' arrays, each read by a
+    matrix product, would each get their own loop recomputing the shared range reduction and
+    polynomials. For a pair that shares its work (:func:`~.nonlinearities.shares_work`), the pass
+    writes sigma + i sigma' as one complex array inside ``lax.cond(gate, f, f)``: both branches
+    are the same function, so the result never depends on ``gate``, but a conditional is a
+    boundary XLA does not fuse across, so the pass runs once. ``gate`` is any runtime boolean
+    that is not batched under ``vmap`` (a batched one turns the conditional into a select).
+    """
+    if not shares_work(pair):
+        return pair(preactivations(X, UT))
+
+    def packed(X: Any, UT: Any) -> Any:
+        return complex_pair(pair, preactivations(X, UT))
+
+    E = lax.cond(gate, packed, packed, X, UT)
+    return jnp.real(E), jnp.imag(E)
 
 
 def _tile_sums(
-    X: Any, y: Any, U: Any, W2: Any, pair: Callable[[Any], tuple[Any, Any]]
+    X: Any, y: Any, UT: Any, W2: Any, pair: Callable[[Any], tuple[Any, Any]], gate: Any
 ) -> tuple[Any, Any, Any]:
     """(sum_b e_b^2, e @ sigma, (e X)^T @ sigma') over the rows of one batch tile."""
-    s, ds = pair(preactivations(X, U))
+    s, ds = activations(X, UT, pair, gate)
     e = y - s @ W2
     # Contractions over the batch are written with the batch axis leading on the left
     # (e @ s, (e X)^T @ ds): XLA CPU runs the transposed forms (s^T e) several times slower.
@@ -154,20 +176,29 @@ def _tile_sums(
 
 
 def loss_and_grads(
-    W1: Any, W2: Any, W_froz: Any, X: Any, y: Any, pair: Callable[[Any], tuple[Any, Any]]
+    W1: Any,
+    W2: Any,
+    W_froz: Any,
+    X: Any,
+    y: Any,
+    pair: Callable[[Any], tuple[Any, Any]],
+    gate: Any = None,
 ) -> tuple[Any, Any, Any]:
     """(L_B, dL_B/dW1, dL_B/dW2) for one batch, written out by hand (spec 3).
 
     When |B| k exceeds TILE_ENTRIES the batch is processed in row tiles (every quantity is a
     sum over rows), so sigma and sigma' of a tile stay in cache instead of streaming |B| x k
-    arrays through memory.
+    arrays through memory. ``gate``: see :func:`activations` (default: a runtime boolean made
+    from X, which is batched under ``vmap``; the engine passes an unbatched one).
     """
     B = X.shape[0]
     k = W_froz.shape[0]
-    U = W_froz @ W1
+    if gate is None:
+        gate = jnp.isfinite(X[0, 0]) | jnp.isnan(X[0, 0])
+    UT = W1.T @ W_froz.T  # U^T, (d, k)
     rows = max(1, TILE_ENTRIES // k)
     if B <= rows:
-        sq, es, P = _tile_sums(X, y, U, W2, pair)
+        sq, es, P = _tile_sums(X, y, UT, W2, pair, gate)
     else:
         n_tiles = -(-B // rows)
         pad = n_tiles * rows - B
@@ -177,7 +208,7 @@ def loss_and_grads(
 
         def tile(acc: tuple[Any, Any, Any], args: tuple[Any, Any, Any]) -> Any:
             x_t, y_t, m_t = args
-            s, ds = pair(preactivations(x_t, U))
+            s, ds = activations(x_t, UT, pair, gate)
             e = (y_t - s @ W2) * m_t  # padded rows contribute nothing
             part = (jnp.sum(e * e), e @ s, (e[:, None] * x_t).T @ ds)
             return tuple(a + b for a, b in zip(acc, part, strict=True)), None
@@ -271,10 +302,6 @@ class _Simulation:
         y = hermite_terms(self.alphas, X / sg) @ c.coefs
         return X, y
 
-    def _evaluate(self, W1: Any, W2: Any, c: Consts, n: Any) -> tuple[Any, Any, Any]:
-        X, y = self._batch(c, n)
-        return loss_and_grads(W1, W2, c.W_froz, X, y, self.pair)
-
     def _term_loss(self, W1: Any, W2: Any, c: Consts) -> Any:
         ov = pop.term_overlaps(c.W_froz @ W1, self.alphas, c.gamma) @ W2
         return 0.5 * (c.coefs - ov) ** 2
@@ -301,6 +328,7 @@ class _Simulation:
         sampling is materialized once instead of being fused into the |B| x k sin/cos loop."""
         lr, lr2, a = c.lr, c.lr2, c.ema_a
         T = BATCH_BLOCK
+        gate = end >= 0  # a runtime boolean, unbatched when the sweep vmaps over seeds
 
         def running(s: Carry) -> Any:
             return (s.n < end) & jnp.isfinite(s.loss)
@@ -313,7 +341,7 @@ class _Simulation:
                 W1 = s.W1 - lr * s.g1
                 W2 = s.W2 - lr2 * s.g2
                 n = s.n + 1
-                loss, g1, g2 = loss_and_grads(W1, W2, c.W_froz, Xs[t], ys[t], self.pair)
+                loss, g1, g2 = loss_and_grads(W1, W2, c.W_froz, Xs[t], ys[t], self.pair, gate)
                 ema = jnp.where((n == 0) | (a == 1), loss, a * loss + (1 - a) * s.ema)
                 t_half = s.t_half_step
                 if self.track:
