@@ -162,20 +162,32 @@ def flow_jacobian(W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: np.ndarray,
     return -jnp.concatenate([top, bottom], axis=0)
 
 
+#: Relative step of the forward differences that give the Newton matrix's W1 columns.
+FD_STEP = 1e-7
+
+
 def w1_hessian_columns(
     W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: np.ndarray, coefs: Any
 ) -> tuple[Any, Any]:
-    """(H11, H21): the Hessian's d^2 columns in the W1 directions, H11 = d(vec dL/dW1)/d(vec W1)
-    (d^2 x d^2) and H21 = d(dL/dW2)/d(vec W1) (k x d^2), by d^2 forward-mode products."""
+    """(H11, H21) ~ the Hessian's d^2 columns in the W1 directions, H11 = d(vec dL/dW1)/d(vec W1)
+    (d^2 x d^2) and H21 = d(dL/dW2)/d(vec W1) (k x d^2), by forward differences of the exact
+    gradient (step FD_STEP max(1, |W1_ab|); relative error ~1e-7).
+
+    They only build the flow's Newton matrix, whose accuracy sets how fast Newton converges,
+    never the solution; d^2 plain gradients cost a tenth of ``jax.jacfwd`` here, which carries
+    d^2 tangent copies of every k x k block through the kernel.
+    """
     d = W1.shape[0]
-    k = W2.shape[0]
+    steps = FD_STEP * jnp.maximum(1.0, jnp.abs(W1)).reshape(-1)
+    E = (jnp.eye(d * d) * steps[:, None]).reshape(d * d, d, d)
+    _, g1, g2 = population_gradient(W1, W2, W_froz, gamma, alphas, coefs)
 
-    def grads(W1_: Any) -> tuple[Any, Any]:
-        _, g1, g2 = population_gradient(W1_, W2, W_froz, gamma, alphas, coefs)
-        return g1.reshape(-1), g2
+    def column(e: Any) -> tuple[Any, Any]:
+        _, h1, h2 = population_gradient(W1 + e, W2, W_froz, gamma, alphas, coefs)
+        return h1.reshape(-1) - g1.reshape(-1), h2 - g2
 
-    H11, H21 = jax.jacfwd(grads)(W1)
-    return H11.reshape(d * d, d * d), H21.reshape(k, d * d)
+    c1, c2 = lax.map(column, E)  # (d^2, d^2), (d^2, k): one column per perturbed entry
+    return (c1 / steps[:, None]).T, (c2 / steps[:, None]).T
 
 
 def kernel_nystrom(V: Any, Omega: Any) -> tuple[Any, Any]:
@@ -194,16 +206,15 @@ def kernel_nystrom(V: Any, Omega: Any) -> tuple[Any, Any]:
     return Q, jnp.maximum(S * S - nu, 0.0)
 
 
-def nystrom_probes(V: Any, n_random: int, seed: int = 0) -> Any:
+def nystrom_probes(V: Any, rand: Any) -> Any:
     """Orthonormal probe columns for :func:`kernel_nystrom`: the features a_j v_j^alpha of the
     Taylor expansion K_jl = a_j a_l sum_alpha v_j^alpha v_l^alpha / alpha! (a_j = e^{-|v_j|^2/2}),
-    of total degree <= 2, which span K's top eigenvectors while the v_j are small, plus
-    ``n_random`` Gaussian columns for the rest."""
-    k, d = V.shape
+    of total degree <= 2, which span K's top eigenvectors while the v_j are small, plus the
+    columns of ``rand`` (k x n, Gaussian) for the rest."""
+    d = V.shape[1]
     a = jnp.exp(-0.5 * jnp.sum(V * V, axis=-1))
     cols = [a] + [a * V[:, i] for i in range(d)]
     cols += [a * V[:, i] * V[:, j] for i in range(d) for j in range(i, d)]
-    rand = jax.random.normal(jax.random.key(seed), (k, n_random), V.dtype)
     Q, _ = jnp.linalg.qr(jnp.concatenate([jnp.stack(cols, axis=1), rand], axis=1))
     return Q
 
@@ -319,15 +330,15 @@ def _flow_rhs(y: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any) -> Any:
 NYSTROM_COLUMNS = 48
 
 
-@partial(jax.jit, static_argnames=("alphas", "n_random"))
+@partial(jax.jit, static_argnames=("alphas",))
 def _flow_jac_parts(
-    y: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any, n_random: int
+    y: Any, W_froz: Any, gamma: Any, coefs: Any, rand: Any, alphas: Any
 ) -> tuple[Any, Any, Any, Any]:
     """(H11, H21, Q, lam) of :class:`StructuredJacobian` at the state y."""
     W1, W2 = _unflatten(y, W_froz.shape[1])
     H11, H21 = w1_hessian_columns(W1, W2, W_froz, gamma, np.asarray(alphas), coefs)
     V = (W_froz @ W1) * jnp.sqrt(gamma)
-    Q, lam = kernel_nystrom(V, nystrom_probes(V, n_random))
+    Q, lam = kernel_nystrom(V, nystrom_probes(V, rand))
     return H11, H21, Q, lam
 
 
@@ -469,12 +480,13 @@ class _Flow:
         p = self.p
         self.split = lambda y: _unflatten(y, d)
         self.rhs = lambda y: _flow_rhs(y, *p.consts, alphas=p.key)
-        d, k = config.d, config.k
+        k = config.k
         n_feat = 1 + d + d * (d + 1) // 2
         n_random = max(0, min(k, NYSTROM_COLUMNS) - n_feat)
+        rand = jax.random.normal(jax.random.key(seed), (k, n_random), jnp.float64)
 
         def jac(y: np.ndarray) -> StructuredJacobian:
-            parts = _flow_jac_parts(y, *p.consts, alphas=p.key, n_random=n_random)
+            parts = _flow_jac_parts(y, *p.consts, rand, alphas=p.key)
             return StructuredJacobian(*(np.asarray(a, dtype=np.float64) for a in parts))
 
         self.jac = jac
