@@ -42,6 +42,7 @@ import numpy as np
 from jax import lax
 
 from theoryscope.core.hermite import hermite_terms
+from theoryscope.experiments.expander import kernel_sum
 from theoryscope.experiments.expander import population as pop
 from theoryscope.experiments.expander.config import Config
 from theoryscope.experiments.expander.nonlinearities import complex_pair, shares_work, sigma_pair
@@ -362,12 +363,11 @@ class _Simulation:
             jnp.asarray(x, f64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
         )
         if self.exact:
-            # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T); the O(k^2)
-            # quadratic form runs in the run's dtype (relative error ~1e-7 in float32), the
-            # rest in float64.
+            # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T), all in
+            # float64; the quadratic form by Taylor moments when their proven relative error is
+            # below 1e-10, else directly over the upper triangle of K (kernel_sum).
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
-            v = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
-            quad = jnp.asarray(pop.quadratic_form(carry.W2, v), f64)
+            quad = kernel_sum.quadratic_form(W2, (W_froz @ W1) * jnp.sqrt(gamma))
             lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731

@@ -1,0 +1,222 @@
+"""Sums with the Expander Nets kernel K_jl = exp(-1/2 |v_j - v_l|^2), exact or by a truncated
+Taylor expansion with a proven error bound (spec ``expander-nets.md`` section 4).
+
+Direct evaluation touches all k^2 pairs (one exp each). With a_j = exp(-|v_j|^2 / 2),
+
+    K_jl = a_j a_l exp(v_j . v_l) = a_j a_l sum_alpha psi_alpha(v_j) psi_alpha(v_l),
+    psi_alpha(v) = v^alpha / sqrt(alpha!)       (alpha a multi-index in N^d),
+
+so truncating at total degree |alpha| <= N turns every sum into F = C(N + d, d) moments:
+
+    (K M)_j ~ a_j sum_alpha psi_alpha(v_j) G_alpha,   G_alpha = sum_l a_l psi_alpha(v_l) M_l,
+    w^T K w ~ sum_alpha (sum_j w_j a_j psi_alpha(v_j))^2,
+
+at cost O(k F) instead of O(k^2). Error bound: sum_{|alpha| = n} psi_alpha(x) psi_alpha(y) =
+(x.y)^n / n!, so the tail beyond N is at most sum_{n>N} (|x||y|)^n / n! <= (|x||y|)^(N+1) /
+(N+1)! e^{|x||y|}, and e^{|x||y|} <= e^{(|x|^2 + |y|^2)/2} = 1 / (a_x a_y). Hence, with r = |v|,
+
+    |(K M)_j - approx| <= r_j^(N+1) sum_l |M_l| r_l^(N+1) / (N+1)!,
+    |w^T K w - approx| <= (sum_j |w_j| r_j^(N+1))^2 / (N+1)!.
+
+Every evaluation computes that bound and keeps the Taylor value only when the bound is below
+``TAYLOR_RTOL`` (1e-10) times the result (for K M, times the largest |(K M)_jc| of the column
+block); otherwise it falls back to the direct sum. The degree is picked among a few static tiers
+(each is its own compiled branch) as the smallest whose bound is below 1e-2 of that tolerance
+relative to the scale sum_l |M_l| a_l; the fallback keeps the result exact when cancellation
+makes the true value much smaller than that scale.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+#: The a-posteriori relative error bound a Taylor result must meet to be used.
+TAYLOR_RTOL = 1e-10
+#: Candidate truncation degrees (each a compiled branch).
+TIERS = (8, 14, 20, 28)
+#: Rows of V processed at once when building the moments (bounds the k x F working set).
+ROW_BLOCK = 2048
+#: A Taylor tier is offered only if its F = C(N + d, d) is at most k / FEATURE_RATIO.
+FEATURE_RATIO = 2.0
+#: Entries per block of K in the direct sums.
+DIRECT_BLOCK_ENTRIES = 1 << 22
+
+
+def n_features(d: int, degree: int) -> int:
+    """F = C(degree + d, d): monomials of total degree <= ``degree`` in d variables."""
+    return math.comb(degree + d, d)
+
+
+def tiers(k: int, d: int) -> tuple[int, ...]:
+    """The Taylor degrees worth offering for k points in d dimensions (cheaper than direct)."""
+    return tuple(n for n in TIERS if n_features(d, n) * FEATURE_RATIO <= k)
+
+
+@lru_cache(maxsize=64)
+def _monomials(d: int, degree: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """Per degree n = 1..degree: (parent index in degree n-1, variable i, 1/sqrt(alpha_i)) such
+    that psi_alpha = psi_parent * v_i / sqrt(alpha_i), monomials as non-decreasing index tuples."""
+    prev: list[tuple[int, ...]] = [()]
+    out = []
+    for _ in range(degree):
+        index = {m: p for p, m in enumerate(prev)}
+        cur = [m + (i,) for m in prev for i in range(m[-1] if m else 0, d)]
+        parent = np.array([index[m[:-1]] for m in cur], dtype=np.int32)
+        var = np.array([m[-1] for m in cur], dtype=np.int32)
+        scale = np.array([1.0 / math.sqrt(m.count(m[-1])) for m in cur])
+        out.append((parent, var, scale))
+        prev = cur
+    return tuple(out)
+
+
+def features(V: Any, degree: int) -> Any:
+    """psi_alpha(v_j) for |alpha| <= degree, shape (F, rows), graded by degree (built row by
+    row of the transposed layout, so every gather copies contiguous memory)."""
+    Vt = V.T
+    level = jnp.ones((1, V.shape[0]), V.dtype)
+    rows = [level]
+    for parent, var, scale in _monomials(V.shape[1], degree):
+        level = level[parent] * Vt[var] * jnp.asarray(scale, V.dtype)[:, None]
+        rows.append(level)
+    return jnp.concatenate(rows, axis=0)
+
+
+def _row_blocks(x: Any, rows: int) -> Any:
+    n = x.shape[0]
+    nb = -(-n // rows)
+    pad = nb * rows - n
+    return jnp.pad(x, ((0, pad),) + ((0, 0),) * (x.ndim - 1)).reshape((nb, rows) + x.shape[1:])
+
+
+def _moments(V: Any, A: Any, degree: int) -> Any:
+    """G = sum_l psi(v_l) A_l^T, shape (F, c), for A (k x c) (already multiplied by a_l)."""
+    rows = min(ROW_BLOCK, V.shape[0])
+    Vb, Ab = _row_blocks(V, rows), _row_blocks(A, rows)  # padded rows have A = 0
+
+    def block(acc: Any, args: tuple[Any, Any]) -> tuple[Any, None]:
+        v, a = args
+        return acc + features(v, degree) @ a, None
+
+    F = n_features(V.shape[1], degree)
+    G, _ = lax.scan(block, jnp.zeros((F, A.shape[1]), V.dtype), (Vb, Ab))
+    return G
+
+
+def _expand(V: Any, G: Any, degree: int) -> Any:
+    """sum_alpha psi_alpha(v_j) G_alpha for every row j, shape (k, c)."""
+    rows = min(ROW_BLOCK, V.shape[0])
+    Vb = _row_blocks(V, rows)
+    out = lax.map(lambda v: features(v, degree).T @ G, Vb)
+    return out.reshape(-1, G.shape[1])[: V.shape[0]]
+
+
+def _tail(r: Any, weights: Any, degree: int) -> Any:
+    """sum_l |weights_l| r_l^(N+1) / sqrt((N+1)!) (the bound's factor), weights (k,) or (k, c)."""
+    p = degree + 1
+    log = p * jnp.log(jnp.maximum(r, 1e-300)) - 0.5 * math.lgamma(p + 1)
+    factor = jnp.where(r > 0, jnp.exp(log), 0.0)
+    return factor @ jnp.abs(weights) if weights.ndim == 2 else jnp.dot(factor, jnp.abs(weights))
+
+
+def _direct_products(V: Any, M: Any) -> Any:
+    """K @ M by rows of K (one exp per pair)."""
+    k = V.shape[0]
+    rows = int(max(1, min(k, DIRECT_BLOCK_ENTRIES // max(1, k))))
+    sq = jnp.sum(V * V, axis=-1)
+
+    def block(v_blk: Any) -> Any:
+        dist2 = jnp.sum(v_blk * v_blk, axis=-1)[:, None] + sq[None, :] - 2.0 * (v_blk @ V.T)
+        return jnp.exp(-0.5 * jnp.maximum(dist2, 0.0)) @ M
+
+    if rows >= k:
+        return block(V)
+    return lax.map(block, _row_blocks(V, rows)).reshape(-1, M.shape[1])[:k]
+
+
+def _direct_quadratic(V: Any, w: Any) -> Any:
+    """w^T K w over the blocks on and above the diagonal of K (each off-diagonal one counted
+    twice): about half the exps of the full sum."""
+    k = V.shape[0]
+    rows = int(max(1, min(k, math.isqrt(DIRECT_BLOCK_ENTRIES))))
+    if rows >= k:
+        return jnp.dot(w, _direct_products(V, w[:, None])[:, 0])
+    Vb, wb = _row_blocks(V, rows), _row_blocks(w, rows)  # padded w = 0
+    nb = Vb.shape[0]
+    sq = jnp.sum(Vb * Vb, axis=-1)
+    I, J = np.triu_indices(nb)
+
+    def pair(args: tuple[Any, Any]) -> Any:
+        i, j = args
+        d2 = sq[i][:, None] + sq[j][None, :] - 2.0 * (Vb[i] @ Vb[j].T)
+        val = wb[i] @ jnp.exp(-0.5 * jnp.maximum(d2, 0.0)) @ wb[j]
+        return jnp.where(i == j, val, 2.0 * val)
+
+    return jnp.sum(lax.map(pair, (jnp.asarray(I), jnp.asarray(J))))
+
+
+def kernel_products(V: Any, M: Any) -> Any:
+    """K @ M (k x c) for K_jl = exp(-1/2 |v_j - v_l|^2): Taylor moments when their proven error
+    is below TAYLOR_RTOL of the result, else the direct sum (module docstring)."""
+    k, d = V.shape
+    offered = tiers(k, d)
+    if not offered:
+        return _direct_products(V, M)
+    r = jnp.sqrt(jnp.sum(V * V, axis=-1))
+    a = jnp.exp(-0.5 * r * r)
+    scale = jnp.min(jnp.sqrt((M * M).T @ (a * a)))  # a typical |(K M)_jc| (random signs)
+    rmax = jnp.max(r)
+
+    def bound(n: int) -> Any:  # per column c: max_j |error_jc|
+        return rmax ** (n + 1) / math.sqrt(math.factorial(n + 1)) * _tail(r, M, n)
+
+    def taylor(n: int) -> Any:
+        def run(_: Any) -> tuple[Any, Any]:
+            out = a[:, None] * _expand(V, _moments(V, a[:, None] * M, n), n)
+            ok = jnp.all(bound(n) <= TAYLOR_RTOL * jnp.max(jnp.abs(out), axis=0))
+            return out, ok
+
+        return run
+
+    est = jnp.stack([jnp.max(bound(n)) for n in offered])
+    good = est <= 1e-1 * TAYLOR_RTOL * scale
+    idx = jnp.where(jnp.any(good), jnp.argmax(good), len(offered))
+    branches = [taylor(n) for n in offered] + [lambda _: (_direct_products(V, M), True)]
+    out, ok = lax.switch(idx, branches, None)
+    return lax.cond(ok, lambda: out, lambda: _direct_products(V, M))
+
+
+def quadratic_form(w: Any, V: Any) -> Any:
+    """w^T K w: Taylor moments sum_alpha G_alpha^2 when the proven error bound
+    (sum_j |w_j| r_j^(N+1))^2 / (N+1)! is below TAYLOR_RTOL of the result, else direct."""
+    k, d = V.shape
+    offered = tiers(k, d)
+    if not offered:
+        return _direct_quadratic(V, w)
+    r = jnp.sqrt(jnp.sum(V * V, axis=-1))
+    a = jnp.exp(-0.5 * r * r)
+    scale = jnp.dot(w * w, a * a)
+
+    def bound(n: int) -> Any:
+        return _tail(r, w, n) ** 2
+
+    def taylor(n: int) -> Any:
+        def run(_: Any) -> tuple[Any, Any]:
+            G = _moments(V, (w * a)[:, None], n)[:, 0]
+            q = jnp.dot(G, G)
+            return q, bound(n) <= TAYLOR_RTOL * q
+
+        return run
+
+    est = jnp.stack([bound(n) for n in offered])
+    good = est <= 1e-2 * TAYLOR_RTOL * scale
+    idx = jnp.where(jnp.any(good), jnp.argmax(good), len(offered))
+    branches = [taylor(n) for n in offered] + [lambda _: (_direct_quadratic(V, w), True)]
+    q, ok = lax.switch(idx, branches, None)
+    return lax.cond(ok, lambda: q, lambda: _direct_quadratic(V, w))
