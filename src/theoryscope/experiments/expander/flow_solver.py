@@ -28,7 +28,7 @@ Dense output between the last two accepted steps is the NDF's interpolating poly
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -289,7 +289,9 @@ def _term_loss(W1: Any, W2: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: An
     return 0.5 * (coefs - ov) ** 2
 
 
-def population_loss_exact(W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: Any, coefs: Any) -> Any:
+def population_loss_exact(
+    W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: Any, coefs: Any
+) -> Any:
     """L = 1/2 (sum coef^2 - 2 W2 . t + W2 K W2^T) (spec 4), the quadratic form by
     :func:`.kernel_sum.quadratic_form` (relative error below 1e-10, proven per call)."""
     U = W_froz @ W1
