@@ -354,9 +354,10 @@ class _Simulation:
 
         return lax.while_loop(running, block, carry)
 
-    def _record(self, carry: Carry, c: Consts) -> dict[str, Any]:
-        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly), except
-        # the kernel quadratic form (below).
+    def _record(self, carry: Carry, c: Consts, degree: int | None = None) -> dict[str, Any]:
+        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly).
+        # ``degree``: None for the direct quadratic form, else the Taylor degree (then
+        # "taylor_ok" says whether its proven error bound was met).
         cfg = self.config
         f64 = jnp.float64 if _x64_enabled() else self.dt  # float64 unless x64 is off
         W1, W2, W_froz, gamma, coefs = (
@@ -367,13 +368,19 @@ class _Simulation:
             # float64; the quadratic form by Taylor moments when their proven relative error is
             # below 1e-10, else directly over the upper triangle of K (kernel_sum).
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
-            quad = kernel_sum.quadratic_form(W2, (W_froz @ W1) * jnp.sqrt(gamma))
+            V = (W_froz @ W1) * jnp.sqrt(gamma)
+            if degree is None:
+                quad, ok = kernel_sum.direct_quadratic(V, W2), jnp.asarray(True)
+            else:
+                quad, ok = kernel_sum.taylor_quadratic(W2, V, degree)
             lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731
             X, y, H = (jnp.asarray(x, f64) for x in (c.X_hold, c.y_hold, c.H_hold))
             lp, ov = pop.mc_population(W1, W2, W_froz, X, y, H, sig)
+            ok = jnp.asarray(True)
         return {
+            "taylor_ok": ok,
             "loss_batch": carry.loss,
             "loss_ema": carry.ema,
             "loss_population": lp,
@@ -407,7 +414,7 @@ class _Simulation:
         carry = jax.eval_shape(lambda: self._initial_carry())
         end = jax.ShapeDtypeStruct((), jnp.int32)
         advance = jax.jit(self._advance).lower(carry, end, consts).compile()
-        record = jax.jit(self._record).lower(carry, consts).compile()
+        record = _Recorder(self, carry, consts)
         _COMPILED[key] = (make, advance, record)
         while len(_COMPILED) > _CACHE_SIZE:
             _COMPILED.popitem(last=False)
@@ -558,3 +565,39 @@ class _Simulation:
         if not len(series["step"]):
             return [None] * m
         return _t_half_from_records(series["t_eff"], series["term_loss"])
+
+
+class _Recorder:
+    """``record(carry, consts)`` -> the record's series (device arrays).
+
+    For the exact population loss the quadratic form W2 K W2^T takes Taylor moments of a degree
+    chosen here from the state (``kernel_sum.choose_degree``, O(k d) on the host), or the direct
+    sum; a Taylor result whose proven bound fails (relative error above 1e-10) is recomputed
+    directly. One executable per degree used, compiled on first use and kept.
+    """
+
+    def __init__(self, sim: _Simulation, carry: Any, consts: Any) -> None:
+        self.sim = sim
+        self.shapes = (carry, consts)
+        self.compiled: dict[int | None, Any] = {}
+
+    def _get(self, degree: int | None) -> Any:
+        hit = self.compiled.get(degree)
+        if hit is None:
+            fn = jax.jit(lambda s, c: self.sim._record(s, c, degree))
+            hit = self.compiled[degree] = fn.lower(*self.shapes).compile()
+        return hit
+
+    def __call__(self, carry: Carry, consts: Consts) -> dict[str, Any]:
+        degree = None
+        if self.sim.exact:
+            W1 = np.asarray(carry.W1, np.float64)
+            V = (np.asarray(consts.W_froz, np.float64) @ W1) * np.sqrt(
+                np.asarray(consts.gamma, np.float64)
+            )
+            degree = kernel_sum.choose_degree(V, np.asarray(carry.W2, np.float64))
+        out = dict(self._get(degree)(carry, consts))
+        if degree is not None and not bool(out["taylor_ok"]):
+            out = dict(self._get(None)(carry, consts))
+        out.pop("taylor_ok")
+        return out

@@ -18,12 +18,12 @@ at cost O(k F) instead of O(k^2). Error bound: sum_{|alpha| = n} psi_alpha(x) ps
     |(K M)_j - approx| <= r_j^(N+1) sum_l |M_l| r_l^(N+1) / (N+1)!,
     |w^T K w - approx| <= (sum_j |w_j| r_j^(N+1))^2 / (N+1)!.
 
-Every evaluation computes that bound and keeps the Taylor value only when the bound is below
-``TAYLOR_RTOL`` (1e-10) times the result (for K M, times the largest |(K M)_jc| of the column
-block); otherwise it falls back to the direct sum. The degree is picked among a few static tiers
-(each is its own compiled branch) as the smallest whose bound is below 1e-2 of that tolerance
-relative to the scale sum_l |M_l| a_l; the fallback keeps the result exact when cancellation
-makes the true value much smaller than that scale.
+Every Taylor evaluation computes that bound and reports whether it is below ``TAYLOR_RTOL``
+(1e-10) times the result (for K M, times the largest |(K M)_jc| of each column); callers use the
+Taylor value only then and otherwise the direct sum, so every value used has relative error
+below 1e-10 (plus rounding). The degree is chosen on the host (:func:`choose_degree`, O(k d))
+among a few tiers, each compiled on first use, and only where its F = C(N + d, d) is below k
+(then the moments cost less than the k^2 exps of the direct sum).
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from jax import lax
 #: The a-posteriori relative error bound a Taylor result must meet to be used.
 TAYLOR_RTOL = 1e-10
 #: Candidate truncation degrees (each a compiled branch).
-TIERS = (8, 14, 20, 28)
+TIERS = (8, 14, 22, 36)
 #: Rows of V processed at once when building the moments (bounds the k x F working set).
 ROW_BLOCK = 2048
 #: A Taylor tier is offered only if its F = C(N + d, d) is at most k / FEATURE_RATIO.
-FEATURE_RATIO = 2.0
+FEATURE_RATIO = 1.0
 #: Entries per block of K in the direct sums.
 DIRECT_BLOCK_ENTRIES = 1 << 22
 
@@ -124,7 +124,7 @@ def _tail(r: Any, weights: Any, degree: int) -> Any:
     return factor @ jnp.abs(weights) if weights.ndim == 2 else jnp.dot(factor, jnp.abs(weights))
 
 
-def _direct_products(V: Any, M: Any) -> Any:
+def direct_products(V: Any, M: Any) -> Any:
     """K @ M by rows of K (one exp per pair)."""
     k = V.shape[0]
     rows = int(max(1, min(k, DIRECT_BLOCK_ENTRIES // max(1, k))))
@@ -139,13 +139,13 @@ def _direct_products(V: Any, M: Any) -> Any:
     return lax.map(block, _row_blocks(V, rows)).reshape(-1, M.shape[1])[:k]
 
 
-def _direct_quadratic(V: Any, w: Any) -> Any:
+def direct_quadratic(V: Any, w: Any) -> Any:
     """w^T K w over the blocks on and above the diagonal of K (each off-diagonal one counted
     twice): about half the exps of the full sum."""
     k = V.shape[0]
     rows = int(max(1, min(k, math.isqrt(DIRECT_BLOCK_ENTRIES))))
     if rows >= k:
-        return jnp.dot(w, _direct_products(V, w[:, None])[:, 0])
+        return jnp.dot(w, direct_products(V, w[:, None])[:, 0])
     Vb, wb = _row_blocks(V, rows), _row_blocks(w, rows)  # padded w = 0
     nb = Vb.shape[0]
     sq = jnp.sum(Vb * Vb, axis=-1)
@@ -160,62 +160,59 @@ def _direct_quadratic(V: Any, w: Any) -> Any:
     return jnp.sum(lax.map(pair, (jnp.asarray(I), jnp.asarray(J))))
 
 
-def kernel_products(V: Any, M: Any) -> Any:
-    """K @ M (k x c) for K_jl = exp(-1/2 |v_j - v_l|^2): Taylor moments when their proven error
-    is below TAYLOR_RTOL of the result, else the direct sum (module docstring)."""
-    k, d = V.shape
-    offered = tiers(k, d)
-    if not offered:
-        return _direct_products(V, M)
+def _bound_factor(n: int) -> float:
+    return 1.0 / math.sqrt(math.factorial(n + 1))
+
+
+def taylor_products(V: Any, M: Any, degree: int) -> tuple[Any, Any]:
+    """(K @ M by Taylor moments of total degree <= ``degree``, ok): ok when the proven error
+    bound r_j^(N+1) sum_l |M_lc| r_l^(N+1) / (N+1)! is below TAYLOR_RTOL times the largest
+    |(K M)_jc| of every column c."""
     r = jnp.sqrt(jnp.sum(V * V, axis=-1))
     a = jnp.exp(-0.5 * r * r)
-    scale = jnp.min(jnp.sqrt((M * M).T @ (a * a)))  # a typical |(K M)_jc| (random signs)
-    rmax = jnp.max(r)
-
-    def bound(n: int) -> Any:  # per column c: max_j |error_jc|
-        return rmax ** (n + 1) / math.sqrt(math.factorial(n + 1)) * _tail(r, M, n)
-
-    def taylor(n: int) -> Any:
-        def run(_: Any) -> tuple[Any, Any]:
-            out = a[:, None] * _expand(V, _moments(V, a[:, None] * M, n), n)
-            ok = jnp.all(bound(n) <= TAYLOR_RTOL * jnp.max(jnp.abs(out), axis=0))
-            return out, ok
-
-        return run
-
-    est = jnp.stack([jnp.max(bound(n)) for n in offered])
-    good = est <= 1e-1 * TAYLOR_RTOL * scale
-    idx = jnp.where(jnp.any(good), jnp.argmax(good), len(offered))
-    branches = [taylor(n) for n in offered] + [lambda _: (_direct_products(V, M), True)]
-    out, ok = lax.switch(idx, branches, None)
-    return lax.cond(ok, lambda: out, lambda: _direct_products(V, M))
+    out = a[:, None] * _expand(V, _moments(V, a[:, None] * M, degree), degree)
+    bound = jnp.max(r) ** (degree + 1) * _bound_factor(degree) * _tail(r, M, degree)
+    return out, jnp.all(bound <= TAYLOR_RTOL * jnp.max(jnp.abs(out), axis=0))
 
 
-def quadratic_form(w: Any, V: Any) -> Any:
-    """w^T K w: Taylor moments sum_alpha G_alpha^2 when the proven error bound
-    (sum_j |w_j| r_j^(N+1))^2 / (N+1)! is below TAYLOR_RTOL of the result, else direct."""
-    k, d = V.shape
-    offered = tiers(k, d)
-    if not offered:
-        return _direct_quadratic(V, w)
+def taylor_quadratic(w: Any, V: Any, degree: int) -> tuple[Any, Any]:
+    """(w^T K w by Taylor moments, ok): ok when (sum_j |w_j| r_j^(N+1))^2 / (N+1)! is below
+    TAYLOR_RTOL times the result."""
     r = jnp.sqrt(jnp.sum(V * V, axis=-1))
     a = jnp.exp(-0.5 * r * r)
-    scale = jnp.dot(w * w, a * a)
+    G = _moments(V, (w * a)[:, None], degree)[:, 0]
+    q = jnp.dot(G, G)
+    return q, _tail(r, w, degree) ** 2 <= TAYLOR_RTOL * q
 
-    def bound(n: int) -> Any:
-        return _tail(r, w, n) ** 2
 
-    def taylor(n: int) -> Any:
-        def run(_: Any) -> tuple[Any, Any]:
-            G = _moments(V, (w * a)[:, None], n)[:, 0]
-            q = jnp.dot(G, G)
-            return q, bound(n) <= TAYLOR_RTOL * q
+def choose_degree(V: np.ndarray, M: np.ndarray) -> int | None:
+    """The smallest offered Taylor degree whose bound is predicted to pass (host-side, O(k d)),
+    or None for the direct sum. M: (k,) weights of a quadratic form or (k, c) columns.
 
-        return run
-
-    est = jnp.stack([bound(n) for n in offered])
-    good = est <= 1e-2 * TAYLOR_RTOL * scale
-    idx = jnp.where(jnp.any(good), jnp.argmax(good), len(offered))
-    branches = [taylor(n) for n in offered] + [lambda _: (_direct_quadratic(V, w), True)]
-    q, ok = lax.switch(idx, branches, None)
-    return lax.cond(ok, lambda: q, lambda: _direct_quadratic(V, w))
+    The prediction compares the bound with 1e-3 TAYLOR_RTOL times a typical size of the result
+    (sqrt(sum M^2 a^2) per column, the size of a sum with random signs); the Taylor evaluation
+    still checks the bound against the actual result and the caller falls back to the direct
+    sum if it fails.
+    """
+    k, d = V.shape
+    offered = tiers(k, d)
+    if not offered or not np.all(np.isfinite(V)):
+        return None
+    r = np.sqrt(np.sum(V * V, axis=-1))
+    a = np.exp(-0.5 * r * r)
+    M2 = np.abs(M).reshape(k, -1)
+    typical = np.sqrt((M2 * M2).T @ (a * a))
+    if not np.all(np.isfinite(M2)) or np.max(typical) == 0.0:
+        return offered[0]
+    logr = np.log(np.maximum(r, 1e-300))
+    for n in offered:
+        tail = np.exp((n + 1) * logr)[None, :] @ M2 * _bound_factor(n)
+        if M.ndim == 1:
+            est = tail[0] ** 2
+            scale = typical**2
+        else:
+            est = np.max(r) ** (n + 1) * _bound_factor(n) * tail
+            scale = typical
+        if np.all(est <= 1e-3 * TAYLOR_RTOL * scale):
+            return n
+    return None

@@ -95,9 +95,8 @@ def frozen_weights(config: Config, seed: int) -> np.ndarray:
 
 
 def kernel_products(V: Any, M: Any) -> Any:
-    """K @ M with K_jl = exp(-1/2 |v_j - v_l|^2): by Taylor moments where their proven error
-    is below 1e-10 of the result, else directly in row blocks (:mod:`.kernel_sum`)."""
-    return kernel_sum.kernel_products(V, M)
+    """K @ M with K_jl = exp(-1/2 |v_j - v_l|^2), in row blocks of K (never all of K at once)."""
+    return kernel_sum.direct_products(V, M)
 
 
 def kernel_matrix(V: Any) -> Any:
@@ -107,9 +106,17 @@ def kernel_matrix(V: Any) -> Any:
 
 
 def population_gradient(
-    W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: np.ndarray, coefs: Any
+    W1: Any,
+    W2: Any,
+    W_froz: Any,
+    gamma: Any,
+    alphas: np.ndarray,
+    coefs: Any,
+    products: Callable[[Any, Any], Any] = kernel_products,
 ) -> tuple[Any, Any, Any]:
-    """(L, dL/dW1, dL/dW2) of the exact population loss (spec 4), by the closed form above."""
+    """(L, dL/dW1, dL/dW2) of the exact population loss (spec 4), by the closed form above.
+
+    ``products(V, M)`` computes K @ M (default: the direct sum)."""
     sg = jnp.sqrt(gamma)
     U = W_froz @ W1
     V = U * sg
@@ -118,7 +125,7 @@ def population_gradient(
         return coefs @ pop.term_overlaps(U_, alphas, gamma)  # t(U), (k,)
 
     t, t_vjp = jax.vjp(target, U)
-    P = kernel_products(V, jnp.concatenate([W2[:, None], W2[:, None] * V], axis=1))
+    P = products(V, jnp.concatenate([W2[:, None], W2[:, None] * V], axis=1))
     Kw, KwV = P[:, 0], P[:, 1:]
     quad = jnp.dot(W2, Kw)
     loss = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(W2, t) + quad)
@@ -179,20 +186,21 @@ def w1_hessian_columns(
     return (c1 / steps[:, None]).T, (c2 / steps[:, None]).T
 
 
-def kernel_nystrom(V: Any, Omega: Any) -> tuple[Any, Any]:
+def kernel_nystrom(Omega: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(Q, lam) with K ~ Q diag(lam) Q^T, Q orthonormal (k x l), from one pass Y = K Omega.
 
     Stable Nystrom approximation of the PSD K (Tropp, Yurtsever, Udell & Cevher 2017, Alg. 3):
     shift nu = eps ||Y||, C = chol(Omega^T (Y + nu Omega)), B = (Y + nu Omega) C^{-T},
     B = Q S P^T (thin SVD), lam = max(S^2 - nu, 0). Omega must have orthonormal columns.
     """
-    Y = kernel_products(V, Omega)
-    nu = jnp.finfo(V.dtype).eps * jnp.linalg.norm(Y)
+    import scipy.linalg as sl
+
+    nu = np.finfo(np.float64).eps * np.linalg.norm(Y)
     Yn = Y + nu * Omega
-    C = jnp.linalg.cholesky(Omega.T @ Yn)
-    B = jax.scipy.linalg.solve_triangular(C, Yn.T, lower=True).T
-    Q, S, _ = jnp.linalg.svd(B, full_matrices=False)
-    return Q, jnp.maximum(S * S - nu, 0.0)
+    C = np.linalg.cholesky(Omega.T @ Yn)
+    B = sl.solve_triangular(C, Yn.T, lower=True).T
+    Q, S, _ = np.linalg.svd(B, full_matrices=False)
+    return Q, np.maximum(S * S - nu, 0.0)
 
 
 def nystrom_probes(V: Any, rand: Any) -> Any:
@@ -289,24 +297,26 @@ def _term_loss(W1: Any, W2: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: An
     return 0.5 * (coefs - ov) ** 2
 
 
-def population_loss_exact(
-    W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: Any, coefs: Any
-) -> Any:
-    """L = 1/2 (sum coef^2 - 2 W2 . t + W2 K W2^T) (spec 4), the quadratic form by
-    :func:`.kernel_sum.quadratic_form` (relative error below 1e-10, proven per call)."""
+def quadratic_form(W2: Any, V: Any, degree: int | None) -> tuple[Any, Any]:
+    """(W2 K W2^T, ok): directly over the upper triangle of K (degree None, ok True) or by Taylor
+    moments of that degree (ok: proven relative error below 1e-10; :mod:`.kernel_sum`)."""
+    if degree is None:
+        return kernel_sum.direct_quadratic(V, W2), jnp.asarray(True)
+    return kernel_sum.taylor_quadratic(W2, V, degree)
+
+
+@partial(jax.jit, static_argnames=("alphas", "degree"))
+def _record(
+    W1: Any, W2: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any, degree: int | None
+) -> dict:
+    """The record's series; the loss is 1/2 (sum coef^2 - 2 coef . overlap + W2 K W2^T)."""
     U = W_froz @ W1
-    t = coefs @ pop.term_overlaps(U, np.asarray(alphas), gamma)
-    quad = kernel_sum.quadratic_form(W2, U * jnp.sqrt(gamma))
-    return 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(W2, t) + quad)
-
-
-@partial(jax.jit, static_argnames=("alphas",))
-def _record(W1: Any, W2: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any) -> dict:
-    loss = population_loss_exact(W1, W2, W_froz, gamma, alphas, coefs)
-    ov = pop.term_overlaps(W_froz @ W1, np.asarray(alphas), gamma) @ W2
+    ov = pop.term_overlaps(U, np.asarray(alphas), gamma) @ W2
+    quad, ok = quadratic_form(W2, U * jnp.sqrt(gamma), degree)
     k = jnp.asarray(W2.shape[0], W2.dtype)
     return {
-        "loss_population": loss,
+        "taylor_ok": ok,
+        "loss_population": 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad),
         "W1": W1,
         "w2_scaled_norm": jnp.sqrt(k) * jnp.linalg.norm(W2),
         "overlap": ov,
@@ -318,28 +328,38 @@ def _unflatten(y: Any, d: int) -> tuple[Any, Any]:
     return y[: d * d].reshape(d, d), y[d * d :]
 
 
-@partial(jax.jit, static_argnames=("alphas",))
-def _flow_rhs(y: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any) -> Any:
+@partial(jax.jit, static_argnames=("alphas", "degree"))
+def _flow_rhs(
+    y: Any, W_froz: Any, gamma: Any, coefs: Any, alphas: Any, degree: int | None = None
+) -> tuple[Any, Any]:
+    """(-(dL/dW1, dL/dW2 / k), ok): K products directly (degree None) or by Taylor moments
+    (ok: proven relative error below 1e-10 in every column; :mod:`.kernel_sum`)."""
     d = W_froz.shape[1]
     W1, W2 = _unflatten(y, d)
-    _, g1, g2 = population_gradient(W1, W2, W_froz, gamma, np.asarray(alphas), coefs)
-    return -jnp.concatenate([g1.reshape(-1), g2 / W2.shape[0]])
+    ok = [jnp.asarray(True)]
+
+    def products(V: Any, M: Any) -> Any:
+        if degree is None:
+            return kernel_sum.direct_products(V, M)
+        out, good = kernel_sum.taylor_products(V, M, degree)
+        ok[0] = good
+        return out
+
+    _, g1, g2 = population_gradient(W1, W2, W_froz, gamma, np.asarray(alphas), coefs, products)
+    return -jnp.concatenate([g1.reshape(-1), g2 / W2.shape[0]]), ok[0]
 
 
 #: Columns of the Nystrom probe of K for the flow's structured Jacobian (at most k).
 NYSTROM_COLUMNS = 48
 
 
-@partial(jax.jit, static_argnames=("alphas",))
-def _flow_jac_parts(
-    y: Any, W_froz: Any, gamma: Any, coefs: Any, rand: Any, alphas: Any
-) -> tuple[Any, Any, Any, Any]:
-    """(H11, H21, Q, lam) of :class:`StructuredJacobian` at the state y."""
-    W1, W2 = _unflatten(y, W_froz.shape[1])
-    H11, H21 = w1_hessian_columns(W1, W2, W_froz, gamma, np.asarray(alphas), coefs)
+@jax.jit
+def _flow_probe(y: Any, W_froz: Any, gamma: Any, rand: Any) -> tuple[Any, Any]:
+    """(Omega, K Omega) for the Nystrom approximation of K at the state y (direct sum)."""
+    W1, _ = _unflatten(y, W_froz.shape[1])
     V = (W_froz @ W1) * jnp.sqrt(gamma)
-    Q, lam = kernel_nystrom(V, nystrom_probes(V, rand))
-    return H11, H21, Q, lam
+    Omega = nystrom_probes(V, rand)
+    return Omega, kernel_sum.direct_products(V, Omega)
 
 
 @partial(jax.jit, static_argnames=("alphas",))
@@ -362,6 +382,8 @@ class _Problem:
         self.gamma = jnp.asarray(config.gamma, dtype)
         self.coefs = jnp.asarray(config.coefs, dtype)
         self.half = 0.25 * np.asarray(config.coefs, dtype=np.float64) ** 2  # term_loss(0) / 2
+        self.W_froz_host = np.asarray(self.W_froz, np.float64)
+        self.sqrt_gamma = np.sqrt(np.asarray(config.gamma, np.float64))
         self.consts = (self.W_froz, self.gamma, self.coefs)
 
     def grad(self, W1: Any, W2: Any) -> tuple[Any, Any, Any]:
@@ -371,7 +393,12 @@ class _Problem:
         return _term_loss(W1, W2, *self.consts, alphas=self.key)
 
     def row(self, step: int, W1: Any, W2: Any) -> dict:
-        rec = _record(W1, W2, *self.consts, alphas=self.key)
+        W1h, W2h = np.asarray(W1, np.float64), np.asarray(W2, np.float64)
+        degree = kernel_sum.choose_degree((self.W_froz_host @ W1h) * self.sqrt_gamma, W2h)
+        rec = _record(W1, W2, *self.consts, alphas=self.key, degree=degree)
+        if degree is not None and not bool(rec["taylor_ok"]):
+            rec = _record(W1, W2, *self.consts, alphas=self.key, degree=None)
+        rec.pop("taylor_ok")
         out = {key: np.asarray(v, dtype=np.float64) for key, v in rec.items()}
         lp = out["loss_population"]
         row = {
@@ -479,15 +506,38 @@ class _Flow:
         d = config.d
         p = self.p
         self.split = lambda y: _unflatten(y, d)
-        self.rhs = lambda y: _flow_rhs(y, *p.consts, alphas=p.key)
+
+        def rhs(y: np.ndarray) -> np.ndarray:
+            """The flow's right-hand side, by Taylor moments when their bound is met."""
+            W1 = y[: d * d].reshape(d, d)
+            V = (p.W_froz_host @ W1) * p.sqrt_gamma
+            w = y[d * d :]
+            degree = kernel_sum.choose_degree(V, np.concatenate([w[:, None], w[:, None] * V], 1))
+            out, ok = _flow_rhs(y, *p.consts, alphas=p.key, degree=degree)
+            if degree is not None and not bool(ok):
+                out, _ = _flow_rhs(y, *p.consts, alphas=p.key, degree=None)
+            return np.asarray(out)
+
+        self.rhs = rhs
         k = config.k
         n_feat = 1 + d + d * (d + 1) // 2
         n_random = max(0, min(k, NYSTROM_COLUMNS) - n_feat)
         rand = jax.random.normal(jax.random.key(seed), (k, n_random), jnp.float64)
 
         def jac(y: np.ndarray) -> StructuredJacobian:
-            parts = _flow_jac_parts(y, *p.consts, rand, alphas=p.key)
-            return StructuredJacobian(*(np.asarray(a, dtype=np.float64) for a in parts))
+            # W1 columns of H = -D^{-1} d(rhs)/dy by forward differences of the compiled
+            # right-hand side (step FD_STEP max(1, |y_i|); only Newton's speed depends on them)
+            f0 = np.asarray(self.rhs(y))
+            cols = []
+            for i in range(d * d):
+                h = FD_STEP * max(1.0, abs(float(y[i])))
+                e = y.copy()
+                e[i] += h
+                cols.append((np.asarray(self.rhs(e)) - f0) / h)
+            dF = -np.stack(cols, axis=1)  # d(-rhs)/d(vec W1) = (H11; H21 / k)
+            Omega, Y = (np.asarray(a) for a in _flow_probe(y, p.W_froz, p.gamma, rand))
+            Q, lam = kernel_nystrom(Omega, Y)
+            return StructuredJacobian(dF[: d * d], k * dF[d * d :], Q, lam)
 
         self.jac = jac
         self.term_loss = lambda y: _flow_term_loss(y, *p.consts, alphas=p.key)
