@@ -41,7 +41,7 @@ TAYLOR_RTOL = 1e-10
 #: Candidate truncation degrees (each a compiled branch).
 TIERS = (8, 14, 22, 36)
 #: Rows of V processed at once when building the moments (bounds the k x F working set).
-ROW_BLOCK = 2048
+ROW_BLOCK = 512
 #: A Taylor tier is offered only if its F = C(N + d, d) is at most k / FEATURE_RATIO.
 FEATURE_RATIO = 1.0
 #: Entries per block of K in the direct sums.
@@ -59,32 +59,37 @@ def tiers(k: int, d: int) -> tuple[int, ...]:
 
 
 @lru_cache(maxsize=64)
-def _monomials(d: int, degree: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
-    """Per degree n = 1..degree: (parent index in degree n-1, variable i, 1/sqrt(alpha_i)) such
-    that psi_alpha = psi_parent * v_i / sqrt(alpha_i), monomials as non-decreasing index tuples."""
-    prev: list[tuple[int, ...]] = [()]
-    out = []
-    for _ in range(degree):
-        index = {m: p for p, m in enumerate(prev)}
-        cur = [m + (i,) for m in prev for i in range(m[-1] if m else 0, d)]
-        parent = np.array([index[m[:-1]] for m in cur], dtype=np.int32)
-        var = np.array([m[-1] for m in cur], dtype=np.int32)
-        scale = np.array([1.0 / math.sqrt(m.count(m[-1])) for m in cur])
-        out.append((parent, var, scale))
-        prev = cur
-    return tuple(out)
+def _exponents(d: int, degree: int) -> np.ndarray:
+    """The multi-indices alpha with |alpha| <= degree, graded by degree, shape (F, d)."""
+    out = [()]
+    for n in range(1, degree + 1):
+        out += [a for a in _compositions(n, d)]
+    return np.array([list(a) if a else [0] * d for a in out], dtype=np.int32)
+
+
+def _compositions(n: int, d: int) -> list[tuple[int, ...]]:
+    if d == 1:
+        return [(n,)]
+    return [(i,) + rest for i in range(n, -1, -1) for rest in _compositions(n - i, d - 1)]
 
 
 def features(V: Any, degree: int) -> Any:
-    """psi_alpha(v_j) for |alpha| <= degree, shape (F, rows), graded by degree (built row by
-    row of the transposed layout, so every gather copies contiguous memory)."""
+    """psi_alpha(v_j) = prod_i v_ji^alpha_i / sqrt(alpha_i!) for |alpha| <= degree, shape (F, rows):
+    one table of scaled powers per coordinate, then one gather per coordinate."""
+    rows, d = V.shape
+    E = _exponents(d, degree)
+    inv_sqrt_fact = np.array([1.0 / math.sqrt(math.factorial(e)) for e in range(degree + 1)])
     Vt = V.T
-    level = jnp.ones((1, V.shape[0]), V.dtype)
-    rows = [level]
-    for parent, var, scale in _monomials(V.shape[1], degree):
-        level = level[parent] * Vt[var] * jnp.asarray(scale, V.dtype)[:, None]
-        rows.append(level)
-    return jnp.concatenate(rows, axis=0)
+    level = jnp.ones_like(Vt)
+    table = [level]
+    for _ in range(degree):
+        level = level * Vt
+        table.append(level)
+    powers = jnp.stack(table, axis=1) * jnp.asarray(inv_sqrt_fact, V.dtype)[None, :, None]
+    out = powers[0][E[:, 0]]
+    for i in range(1, d):
+        out = out * powers[i][E[:, i]]
+    return out
 
 
 def _row_blocks(x: Any, rows: int) -> Any:
