@@ -27,7 +27,6 @@ factor ~3), not a promise.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from theoryscope.experiments.expander import kernel_sum
