@@ -105,9 +105,7 @@ def test_structured_newton_matrix_solves_like_the_dense_one_when_nystrom_is_exac
 def test_structured_flow_equals_dense_bdf_flow_on_a_small_case():
     """The new flow (NDF + structured Newton + Taylor/direct kernel sums) against SciPy's BDF with
     the dense exact Jacobian on the same right-hand side: same trajectory within tolerance."""
-    cfg = Config.create(
-        k=40, d=2, gamma=0.2, alpha=[(1, 1)], mode="flow", t_eff=40.0, records=25
-    )
+    cfg = Config.create(k=40, d=2, gamma=0.2, alpha=[(1, 1)], mode="flow", t_eff=40.0, records=25)
     run = pdm.simulate_population(cfg, seed=2)
     t = run.series["t_eff"]
     with jax.enable_x64(True):
