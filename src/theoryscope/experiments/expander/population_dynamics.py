@@ -203,16 +203,16 @@ def kernel_nystrom(Omega: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.nda
     return Q, np.maximum(S * S - nu, 0.0)
 
 
-def nystrom_probes(V: Any, rand: Any) -> Any:
+def nystrom_probes(V: np.ndarray, rand: np.ndarray) -> np.ndarray:
     """Orthonormal probe columns for :func:`kernel_nystrom`: the features a_j v_j^alpha of the
     Taylor expansion K_jl = a_j a_l sum_alpha v_j^alpha v_l^alpha / alpha! (a_j = e^{-|v_j|^2/2}),
     of total degree <= 2, which span K's top eigenvectors while the v_j are small, plus the
     columns of ``rand`` (k x n, Gaussian) for the rest."""
     d = V.shape[1]
-    a = jnp.exp(-0.5 * jnp.sum(V * V, axis=-1))
+    a = np.exp(-0.5 * np.sum(V * V, axis=-1))
     cols = [a] + [a * V[:, i] for i in range(d)]
     cols += [a * V[:, i] * V[:, j] for i in range(d) for j in range(i, d)]
-    Q, _ = jnp.linalg.qr(jnp.concatenate([jnp.stack(cols, axis=1), rand], axis=1))
+    Q, _ = np.linalg.qr(np.concatenate([np.stack(cols, axis=1), rand], axis=1))
     return Q
 
 
@@ -353,13 +353,7 @@ def _flow_rhs(
 NYSTROM_COLUMNS = 48
 
 
-@jax.jit
-def _flow_probe(y: Any, W_froz: Any, gamma: Any, rand: Any) -> tuple[Any, Any]:
-    """(Omega, K Omega) for the Nystrom approximation of K at the state y (direct sum)."""
-    W1, _ = _unflatten(y, W_froz.shape[1])
-    V = (W_froz @ W1) * jnp.sqrt(gamma)
-    Omega = nystrom_probes(V, rand)
-    return Omega, kernel_sum.direct_products(V, Omega)
+_probe_products = jax.jit(kernel_sum.direct_products)
 
 
 @partial(jax.jit, static_argnames=("alphas",))
@@ -522,7 +516,7 @@ class _Flow:
         k = config.k
         n_feat = 1 + d + d * (d + 1) // 2
         n_random = max(0, min(k, NYSTROM_COLUMNS) - n_feat)
-        rand = jax.random.normal(jax.random.key(seed), (k, n_random), jnp.float64)
+        rand = np.random.default_rng(seed).standard_normal((k, n_random))
 
         def jac(y: np.ndarray) -> StructuredJacobian:
             # W1 columns of H = -D^{-1} d(rhs)/dy by forward differences of the compiled
@@ -535,8 +529,9 @@ class _Flow:
                 e[i] += h
                 cols.append((np.asarray(self.rhs(e)) - f0) / h)
             dF = -np.stack(cols, axis=1)  # d(-rhs)/d(vec W1) = (H11; H21 / k)
-            Omega, Y = (np.asarray(a) for a in _flow_probe(y, p.W_froz, p.gamma, rand))
-            Q, lam = kernel_nystrom(Omega, Y)
+            V = (p.W_froz_host @ y[: d * d].reshape(d, d)) * p.sqrt_gamma
+            Omega = nystrom_probes(V, rand)
+            Q, lam = kernel_nystrom(Omega, np.asarray(_probe_products(V, Omega)))
             return StructuredJacobian(dF[: d * d], k * dF[d * d :], Q, lam)
 
         self.jac = jac
