@@ -13,8 +13,10 @@ SGD (spec 3), step n with batch X_n (B x d) and targets y_n:
        = -(1/B) ((P * W2) W_froz)^T  with  P = (e X)^T sigma'  (d x k)
     W1 <- W1 - eta g1,   W2 <- W2 - (eta / k) g2
 
-Implementation: the whole step is one jitted computation written by hand (one sin/cos pair per
-pre-activation serves both sigma and sigma'); steps run inside a jitted ``lax.while_loop`` whose
+Implementation: the whole step is one jitted computation written by hand. For ``sqrt2cos`` one
+pass over the |B| x k pre-activations computes one range reduction and one sin/cos pair each and
+writes sigma + i sigma' (see :func:`activations`); the three products with sigma and sigma' then
+read it. Steps run inside a jitted ``lax.while_loop`` whose
 end step is a runtime argument, so one compilation serves every chunk length. The loop carries
 the gradient of the current state, so the loss recorded at a record step is exactly the one the
 next update uses and the EMA (spec 5) runs over every step.
@@ -24,7 +26,9 @@ PRNG: ``key(seed)`` splits into (init, holdout, data); the batch of step n uses
 
 Records: step 0 and ``config.records`` log-spaced steps up to ``steps`` (deduplicated). At each
 record: the exact population loss and term overlaps of spec 4 for ``sqrt2cos`` (Monte Carlo on
-a fixed held-out sample otherwise). For ``sqrt2cos`` the per-term half time is tracked exactly at
+a fixed held-out sample otherwise), in float64; the O(k^2) quadratic form W2 K W2^T by Taylor
+moments of K when their proven error bound is below 1e-10 of it (O(k F), :mod:`.kernel_sum`),
+else directly over K's upper triangle. For ``sqrt2cos`` the per-term half time is tracked exactly at
 step resolution inside the loop (term overlaps cost O(k d m) per step).
 """
 

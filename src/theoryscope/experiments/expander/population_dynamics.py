@@ -24,12 +24,22 @@ so one evaluation is one pass over K times a (k x (d + 1)) matrix: O(k^2 d) work
 over rows of K, O(k * block) memory.
 
 The flow is stiff: the mean of W2 relaxes on a time of order 1 while the rise happens at
-t ~ 1/gamma^{|alpha|/2}. It is integrated with SciPy's BDF (adaptive order and step) with the
-exact Jacobian ``-diag(1, 1/k) Hessian``, whose W2 block is K itself and whose W1 columns come from
-d^2 forward-mode products. The Jacobian is a dense (d^2 + k)^2 matrix factorized by LU, which is
-what bounds k on the CPU (k = 4000: about a minute per run; see docs/sweeps.md). Everything runs
-in float64 (the solver's tolerances need it); W_froz is drawn exactly as the SGD engine draws it
-for the same seed, so a flow run is the eta -> 0, |B| -> oo limit of the SGD run with that seed.
+t ~ 1/gamma^{|alpha|/2}; the Jacobian J = -diag(1, 1/k) H has a real spectrum whose few stiff
+modes lie in W2's span of K's top eigenvectors (K/k has eigenvalues <= 1, decaying fast) and,
+late in a run, along W1. It is integrated by :class:`~.flow_solver.NDF`, the variable-order
+(1-5) NDF of SciPy's BDF, with ``rtol = FLOW_RTOL = 1e-5``, ``atol = FLOW_ATOL = 1e-8`` on the
+state (vec W1, W2), in float64. Its Newton systems (I - c J) x = b are solved with the
+structured matrix :class:`StructuredJacobian`: J's d^2 W1 columns exactly (forward differences
+of the gradient) and its W2-W2 block -K/k through a rank-48 Nystrom approximation of K, so a
+solve costs O(k (48 + d^2) d^2) (Woodbury for the W2 block, a d^2 x d^2 Schur complement for
+W1) instead of an O(k^3) LU of a dense (k + d^2)^2 matrix. The approximation only sets how fast
+Newton converges; every accepted step is the NDF solution to the stated tolerances.
+
+Each gradient (and each record's loss) is O(k^2 d) directly, over the upper triangle of K, or
+O(k F d) by Taylor moments of K when their proven error bound is below 1e-10 of the result
+(:mod:`.kernel_sum`; F = C(N + d, d) features of degree N); W_froz is drawn exactly as the SGD
+engine draws it for the same seed, so a flow run is the eta -> 0, |B| -> oo limit of the SGD
+run with that seed.
 
 Records are taken at the SGD engine's record schedule, t = eta * step, so flow, GD and SGD runs
 of one config line up point by point. For the flow ``loss_batch`` and ``loss_ema`` equal the
