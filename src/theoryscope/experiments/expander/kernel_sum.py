@@ -65,10 +65,10 @@ def tiers(k: int, d: int) -> tuple[int, ...]:
 @lru_cache(maxsize=64)
 def _exponents(d: int, degree: int) -> np.ndarray:
     """The multi-indices alpha with |alpha| <= degree, graded by degree, shape (F, d)."""
-    out = [()]
+    out: list[tuple[int, ...]] = [(0,) * d]
     for n in range(1, degree + 1):
-        out += [a for a in _compositions(n, d)]
-    return np.array([list(a) if a else [0] * d for a in out], dtype=np.int32)
+        out += _compositions(n, d)
+    return np.array(out, dtype=np.int32)
 
 
 def _compositions(n: int, d: int) -> list[tuple[int, ...]]:
