@@ -469,6 +469,7 @@ class _Simulation:
 
         schedule = record_steps(cfg.steps, cfg.records)
         sub = max(1, int(SUBCHUNK_WORK // (cfg.batch * cfg.k)))
+        counts0 = dict(getattr(record, "counts", {}))
         rows: list[dict[str, np.ndarray]] = []
         status, message = "finished", None
         summary: dict[str, Any] = {}
@@ -536,6 +537,9 @@ class _Simulation:
         summary["steps_per_second_wall"] = done / loop_seconds if loop_seconds > 0 else None
         summary["t_half_sim"] = self._t_half(carry, series)
         summary["exact_population"] = self.exact
+        if self.exact:  # how the records' W2 K W2^T was taken (kernel_sum): cost shown by the UI
+            counts = getattr(record, "counts", {})
+            summary["record_methods"] = {m: counts[m] - counts0.get(m, 0) for m in counts}
         return Run(
             experiment="expander",
             config=cfg.to_dict(),
@@ -584,6 +588,7 @@ class _Recorder:
         self.sim = sim
         self.shapes = (carry, consts)
         self.compiled: dict[int | None, Any] = {}
+        self.counts = {"taylor": 0, "direct": 0}  # records by method, over this recorder's life
 
     def _get(self, degree: int | None) -> Any:
         hit = self.compiled.get(degree)
@@ -602,6 +607,9 @@ class _Recorder:
             degree = kernel_sum.choose_degree(V, np.asarray(carry.W2, np.float64))
         out = dict(self._get(degree)(carry, consts))
         if degree is not None and not bool(out["taylor_ok"]):
+            degree = None
             out = dict(self._get(None)(carry, consts))
         out.pop("taylor_ok")
+        if self.sim.exact:
+            self.counts["taylor" if degree is not None else "direct"] += 1
         return out
