@@ -81,7 +81,9 @@ def test_sgd_records_by_taylor_equal_direct_records_and_are_reported():
     summary) and its loss equals the direct record's to 1e-10 relative."""
     from theoryscope.experiments.expander.config import Config
 
-    cfg = Config.create(k=1200, d=3, batch=20, steps=30, records=5, gamma=0.02, lr=0.05)
+    cfg = Config.create(
+        k=1200, d=3, batch=20, steps=30, records=5, gamma=0.02, lr=0.05, dtype="float64"
+    )
     run = engine.simulate(cfg, seed=0)
     assert run.summary["record_methods"] == {"taylor": len(run.series["step"]), "direct": 0}
     sim = engine._Simulation(cfg, 0, None)

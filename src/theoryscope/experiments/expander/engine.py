@@ -27,8 +27,9 @@ PRNG: ``key(seed)`` splits into (init, holdout, data); the batch of step n uses
 Records: step 0 and ``config.records`` log-spaced steps up to ``steps`` (deduplicated). At each
 record: the exact population loss and term overlaps of spec 4 for ``sqrt2cos`` (Monte Carlo on
 a fixed held-out sample otherwise), in float64; the O(k^2) quadratic form W2 K W2^T by Taylor
-moments of K when their proven error bound is below 1e-10 of it (O(k F), :mod:`.kernel_sum`),
-else directly over K's upper triangle. For ``sqrt2cos`` the per-term half time is tracked exactly at
+moments of K in float64 when their proven error bound is below 1e-10 of it (O(k F),
+:mod:`.kernel_sum`), else directly over K's upper triangle in the run's dtype (relative error
+~1e-7 in float32). For ``sqrt2cos`` the per-term half time is tracked exactly at
 step resolution inside the loop (term overlaps cost O(k d m) per step).
 """
 
@@ -373,8 +374,10 @@ class _Simulation:
             # below 1e-10, else directly over the upper triangle of K (kernel_sum).
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
             V = (W_froz @ W1) * jnp.sqrt(gamma)
-            if degree is None:
-                quad, ok = kernel_sum.direct_quadratic(V, W2), jnp.asarray(True)
+            if degree is None:  # direct: in the run's dtype, as the stepping (float32: ~1e-7)
+                v_run = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
+                quad = jnp.asarray(kernel_sum.direct_quadratic(v_run, carry.W2), f64)
+                ok = jnp.asarray(True)
             else:
                 quad, ok = kernel_sum.taylor_quadratic(W2, V, degree)
             lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
