@@ -87,8 +87,8 @@ def test_sgd_records_by_taylor_equal_direct_records_and_are_reported():
     run = engine.simulate(cfg, seed=0)
     assert run.summary["record_methods"] == {"taylor": len(run.series["step"]), "direct": 0}
     sim = engine._Simulation(cfg, 0, None)
-    make, advance, record = sim._compiled()
     with jax.enable_x64(True):
+        make, advance, record = sim._compiled()
         consts = make(sim._scalars())
         carry = advance(sim._initial_carry(), np.asarray(30, np.int32), consts)
         auto = record(carry, consts)
