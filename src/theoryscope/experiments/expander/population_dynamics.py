@@ -168,32 +168,9 @@ def flow_jacobian(W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: np.ndarray,
     return -jnp.concatenate([top, bottom], axis=0)
 
 
-#: Relative step of the forward differences that give the Newton matrix's W1 columns.
+#: Relative step of the forward differences that give the Newton matrix's W1 columns: they
+#: only set how fast Newton converges, never the solution (relative error ~1e-7).
 FD_STEP = 1e-7
-
-
-def w1_hessian_columns(
-    W1: Any, W2: Any, W_froz: Any, gamma: Any, alphas: np.ndarray, coefs: Any
-) -> tuple[Any, Any]:
-    """(H11, H21) ~ the Hessian's d^2 columns in the W1 directions, H11 = d(vec dL/dW1)/d(vec W1)
-    (d^2 x d^2) and H21 = d(dL/dW2)/d(vec W1) (k x d^2), by forward differences of the exact
-    gradient (step FD_STEP max(1, |W1_ab|); relative error ~1e-7).
-
-    They only build the flow's Newton matrix, whose accuracy sets how fast Newton converges,
-    never the solution; d^2 plain gradients cost a tenth of ``jax.jacfwd`` here, which carries
-    d^2 tangent copies of every k x k block through the kernel.
-    """
-    d = W1.shape[0]
-    steps = FD_STEP * jnp.maximum(1.0, jnp.abs(W1)).reshape(-1)
-    E = (jnp.eye(d * d) * steps[:, None]).reshape(d * d, d, d)
-    _, g1, g2 = population_gradient(W1, W2, W_froz, gamma, alphas, coefs)
-
-    def column(e: Any) -> tuple[Any, Any]:
-        _, h1, h2 = population_gradient(W1 + e, W2, W_froz, gamma, alphas, coefs)
-        return h1.reshape(-1) - g1.reshape(-1), h2 - g2
-
-    c1, c2 = lax.map(column, E)  # (d^2, d^2), (d^2, k): one column per perturbed entry
-    return (c1 / steps[:, None]).T, (c2 / steps[:, None]).T
 
 
 def kernel_nystrom(Omega: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
