@@ -199,6 +199,7 @@ def nystrom_probes(V: np.ndarray, rand: np.ndarray) -> np.ndarray:
     a = np.exp(-0.5 * np.sum(V * V, axis=-1))
     cols = [a] + [a * V[:, i] for i in range(d)]
     cols += [a * V[:, i] * V[:, j] for i in range(d) for j in range(i, d)]
+    cols = cols[:NYSTROM_COLUMNS]  # large d: the lowest degrees first
     Q, _ = np.linalg.qr(np.concatenate([np.stack(cols, axis=1), rand], axis=1))
     return Q
 
@@ -501,7 +502,7 @@ class _Flow:
 
         self.rhs = rhs
         k = config.k
-        n_feat = 1 + d + d * (d + 1) // 2
+        n_feat = min(NYSTROM_COLUMNS, 1 + d + d * (d + 1) // 2)
         n_random = max(0, min(k, NYSTROM_COLUMNS) - n_feat)
         rand = np.random.default_rng(seed).standard_normal((k, n_random))
 
