@@ -3,6 +3,9 @@
     python benchmarks/bench_expander_sgd.py            # page defaults, float32 and float64
     python benchmarks/bench_expander_sgd.py --big      # k = 30000, |B| = 1000: peak memory
 
+Target (issue 12): ours >= 5x plain JAX in float32 and in float64 ("ours" is the engine's
+stepping rate; "with records" adds its 400 exact population records).
+
 The plain implementation is what one writes first: the loss with ``jnp.sin``/``jnp.cos``, its
 gradient by ``jax.grad``, the same update rule (W1 by eta, W2 by eta / k), the same data (fresh
 Gaussian batch from ``fold_in(key, step)``, Hermite target) and ``lax.scan`` over steps. Both run
@@ -109,8 +112,9 @@ def bench_default(steps: int, repeat: int) -> dict:
             "ratio": round(ours / plain, 2),
         }
         print(
-            f"{dtype}: ours {ours:8.0f} steps/s (with records {wall:.0f}), "
-            f"plain {plain:8.0f} steps/s, ratio {ours / plain:.2f}"
+            f"{dtype}: figure: ours {ours:8.0f} steps/s (with records {wall:.0f}); "
+            f"baseline: plain JAX {plain:8.0f} steps/s; ratio {ours / plain:.2f}; target >= 5: "
+            f"{'MET' if ours >= 5 * plain else 'NOT MET'}"
         )
     return out
 
@@ -162,8 +166,7 @@ def main() -> None:
         info["big"] = bench_big(max(2, min(args.steps, 20)))
     else:
         info["default"] = bench_default(args.steps, args.repeat)
-        f32 = info["default"]["float32"]
-        info["targets_met"] = bool(f32["ours_steps_per_second"] >= 2000 and f32["ratio"] >= 3)
+        info["targets_met"] = all(v["ratio"] >= 5 for v in info["default"].values())
     print(json.dumps(info))
 
 

@@ -13,8 +13,10 @@ SGD (spec 3), step n with batch X_n (B x d) and targets y_n:
        = -(1/B) ((P * W2) W_froz)^T  with  P = (e X)^T sigma'  (d x k)
     W1 <- W1 - eta g1,   W2 <- W2 - (eta / k) g2
 
-Implementation: the whole step is one jitted computation written by hand (one sin/cos pair per
-pre-activation serves both sigma and sigma'); steps run inside a jitted ``lax.while_loop`` whose
+Implementation: the whole step is one jitted computation written by hand. For ``sqrt2cos`` one
+pass over the |B| x k pre-activations computes one range reduction and one sin/cos pair each and
+writes sigma + i sigma' (see :func:`activations`); the three products with sigma and sigma' then
+read it. Steps run inside a jitted ``lax.while_loop`` whose
 end step is a runtime argument, so one compilation serves every chunk length. The loop carries
 the gradient of the current state, so the loss recorded at a record step is exactly the one the
 next update uses and the EMA (spec 5) runs over every step.
@@ -24,7 +26,10 @@ PRNG: ``key(seed)`` splits into (init, holdout, data); the batch of step n uses
 
 Records: step 0 and ``config.records`` log-spaced steps up to ``steps`` (deduplicated). At each
 record: the exact population loss and term overlaps of spec 4 for ``sqrt2cos`` (Monte Carlo on
-a fixed held-out sample otherwise). For ``sqrt2cos`` the per-term half time is tracked exactly at
+a fixed held-out sample otherwise), in float64; the O(k^2) quadratic form W2 K W2^T by Taylor
+moments of K in float64 when their proven error bound is below 1e-10 of it (O(k F),
+:mod:`.kernel_sum`), else directly over K's upper triangle in the run's dtype (relative error
+~1e-7 in float32). For ``sqrt2cos`` the per-term half time is tracked exactly at
 step resolution inside the loop (term overlaps cost O(k d m) per step).
 """
 
@@ -42,9 +47,10 @@ import numpy as np
 from jax import lax
 
 from theoryscope.core.hermite import hermite_terms
+from theoryscope.experiments.expander import kernel_sum
 from theoryscope.experiments.expander import population as pop
 from theoryscope.experiments.expander.config import Config
-from theoryscope.experiments.expander.nonlinearities import sigma_pair
+from theoryscope.experiments.expander.nonlinearities import complex_pair, shares_work, sigma_pair
 from theoryscope.protocol import Run
 
 SERIES = (
@@ -131,22 +137,44 @@ class Consts(NamedTuple):
     ema_a: Any  # 1 / W, or 1 when the EMA is off (then the EMA equals the batch loss)
 
 
-def preactivations(X: Any, U: Any) -> Any:
-    """Z = X U^T; for small d as d broadcast products, which XLA fuses with the sin/cos."""
+def preactivations(X: Any, UT: Any) -> Any:
+    """Z = X U^T from UT = U^T (d x k); for small d as d broadcast products over contiguous rows
+    of UT, which XLA fuses with the sin/cos."""
     d = X.shape[1]
     if d <= _BROADCAST_D:
-        Z = X[:, 0:1] * U[None, :, 0]
+        Z = X[:, 0:1] * UT[0][None, :]
         for i in range(1, d):
-            Z = Z + X[:, i : i + 1] * U[None, :, i]
+            Z = Z + X[:, i : i + 1] * UT[i][None, :]
         return Z
-    return X @ U.T
+    return X @ UT
+
+
+def activations(X: Any, UT: Any, pair: Callable[[Any], tuple[Any, Any]], gate: Any) -> Any:
+    """(sigma(Z), sigma'(Z)) for Z = X U^T, in ONE pass over the |B| x k entries.
+
+    XLA fuses elementwise code into each consumer: the sigma and sigma' arrays, each read by a
+    matrix product, would each get their own loop recomputing the shared range reduction and
+    polynomials. For a pair that shares its work (:func:`~.nonlinearities.shares_work`), the pass
+    writes sigma + i sigma' as one complex array inside ``lax.cond(gate, f, f)``: both branches
+    are the same function, so the result never depends on ``gate``, but a conditional is a
+    boundary XLA does not fuse across, so the pass runs once. ``gate`` is any runtime boolean
+    that is not batched under ``vmap`` (a batched one turns the conditional into a select).
+    """
+    if not shares_work(pair):
+        return pair(preactivations(X, UT))
+
+    def packed(X: Any, UT: Any) -> Any:
+        return complex_pair(pair, preactivations(X, UT))
+
+    E = lax.cond(gate, packed, packed, X, UT)
+    return jnp.real(E), jnp.imag(E)
 
 
 def _tile_sums(
-    X: Any, y: Any, U: Any, W2: Any, pair: Callable[[Any], tuple[Any, Any]]
+    X: Any, y: Any, UT: Any, W2: Any, pair: Callable[[Any], tuple[Any, Any]], gate: Any
 ) -> tuple[Any, Any, Any]:
     """(sum_b e_b^2, e @ sigma, (e X)^T @ sigma') over the rows of one batch tile."""
-    s, ds = pair(preactivations(X, U))
+    s, ds = activations(X, UT, pair, gate)
     e = y - s @ W2
     # Contractions over the batch are written with the batch axis leading on the left
     # (e @ s, (e X)^T @ ds): XLA CPU runs the transposed forms (s^T e) several times slower.
@@ -154,20 +182,29 @@ def _tile_sums(
 
 
 def loss_and_grads(
-    W1: Any, W2: Any, W_froz: Any, X: Any, y: Any, pair: Callable[[Any], tuple[Any, Any]]
+    W1: Any,
+    W2: Any,
+    W_froz: Any,
+    X: Any,
+    y: Any,
+    pair: Callable[[Any], tuple[Any, Any]],
+    gate: Any = None,
 ) -> tuple[Any, Any, Any]:
     """(L_B, dL_B/dW1, dL_B/dW2) for one batch, written out by hand (spec 3).
 
     When |B| k exceeds TILE_ENTRIES the batch is processed in row tiles (every quantity is a
     sum over rows), so sigma and sigma' of a tile stay in cache instead of streaming |B| x k
-    arrays through memory.
+    arrays through memory. ``gate``: see :func:`activations` (default: a runtime boolean made
+    from X, which is batched under ``vmap``; the engine passes an unbatched one).
     """
     B = X.shape[0]
     k = W_froz.shape[0]
-    U = W_froz @ W1
+    if gate is None:
+        gate = jnp.isfinite(X[0, 0]) | jnp.isnan(X[0, 0])
+    UT = W1.T @ W_froz.T  # U^T, (d, k)
     rows = max(1, TILE_ENTRIES // k)
     if B <= rows:
-        sq, es, P = _tile_sums(X, y, U, W2, pair)
+        sq, es, P = _tile_sums(X, y, UT, W2, pair, gate)
     else:
         n_tiles = -(-B // rows)
         pad = n_tiles * rows - B
@@ -177,7 +214,7 @@ def loss_and_grads(
 
         def tile(acc: tuple[Any, Any, Any], args: tuple[Any, Any, Any]) -> Any:
             x_t, y_t, m_t = args
-            s, ds = pair(preactivations(x_t, U))
+            s, ds = activations(x_t, UT, pair, gate)
             e = (y_t - s @ W2) * m_t  # padded rows contribute nothing
             part = (jnp.sum(e * e), e @ s, (e[:, None] * x_t).T @ ds)
             return tuple(a + b for a, b in zip(acc, part, strict=True)), None
@@ -271,10 +308,6 @@ class _Simulation:
         y = hermite_terms(self.alphas, X / sg) @ c.coefs
         return X, y
 
-    def _evaluate(self, W1: Any, W2: Any, c: Consts, n: Any) -> tuple[Any, Any, Any]:
-        X, y = self._batch(c, n)
-        return loss_and_grads(W1, W2, c.W_froz, X, y, self.pair)
-
     def _term_loss(self, W1: Any, W2: Any, c: Consts) -> Any:
         ov = pop.term_overlaps(c.W_froz @ W1, self.alphas, c.gamma) @ W2
         return 0.5 * (c.coefs - ov) ** 2
@@ -301,6 +334,7 @@ class _Simulation:
         sampling is materialized once instead of being fused into the |B| x k sin/cos loop."""
         lr, lr2, a = c.lr, c.lr2, c.ema_a
         T = BATCH_BLOCK
+        gate = end >= 0  # a runtime boolean, unbatched when the sweep vmaps over seeds
 
         def running(s: Carry) -> Any:
             return (s.n < end) & jnp.isfinite(s.loss)
@@ -313,7 +347,7 @@ class _Simulation:
                 W1 = s.W1 - lr * s.g1
                 W2 = s.W2 - lr2 * s.g2
                 n = s.n + 1
-                loss, g1, g2 = loss_and_grads(W1, W2, c.W_froz, Xs[t], ys[t], self.pair)
+                loss, g1, g2 = loss_and_grads(W1, W2, c.W_froz, Xs[t], ys[t], self.pair, gate)
                 ema = jnp.where((n == 0) | (a == 1), loss, a * loss + (1 - a) * s.ema)
                 t_half = s.t_half_step
                 if self.track:
@@ -325,27 +359,35 @@ class _Simulation:
 
         return lax.while_loop(running, block, carry)
 
-    def _record(self, carry: Carry, c: Consts) -> dict[str, Any]:
-        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly), except
-        # the kernel quadratic form (below).
+    def _record(self, carry: Carry, c: Consts, degree: int | None = None) -> dict[str, Any]:
+        # Evaluated in float64 whatever the run's dtype (the state is cast up exactly).
+        # ``degree``: None for the direct quadratic form, else the Taylor degree (then
+        # "taylor_ok" says whether its proven error bound was met).
         cfg = self.config
         f64 = jnp.float64 if _x64_enabled() else self.dt  # float64 unless x64 is off
         W1, W2, W_froz, gamma, coefs = (
             jnp.asarray(x, f64) for x in (carry.W1, carry.W2, c.W_froz, c.gamma, c.coefs)
         )
         if self.exact:
-            # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T); the O(k^2)
-            # quadratic form runs in the run's dtype (relative error ~1e-7 in float32), the
-            # rest in float64.
+            # spec 4: L = 1/2 (sum coef^2 - 2 sum_j coef_j <f_hat, h_j> + W2 K W2^T), all in
+            # float64; the quadratic form by Taylor moments when their proven relative error is
+            # below 1e-10, else directly over the upper triangle of K (kernel_sum).
             ov = pop.term_overlaps(W_froz @ W1, self.alphas, gamma) @ W2
-            v = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
-            quad = jnp.asarray(pop.quadratic_form(carry.W2, v), f64)
+            V = (W_froz @ W1) * jnp.sqrt(gamma)
+            if degree is None:  # direct: in the run's dtype, as the stepping (float32: ~1e-7)
+                v_run = (c.W_froz @ carry.W1) * jnp.sqrt(c.gamma)
+                quad = jnp.asarray(kernel_sum.direct_quadratic(v_run, carry.W2), f64)
+                ok = jnp.asarray(True)
+            else:
+                quad, ok = kernel_sum.taylor_quadratic(W2, V, degree)
             lp = 0.5 * (jnp.sum(coefs * coefs) - 2.0 * jnp.dot(coefs, ov) + quad)
         else:
             sig = lambda z: self.pair(z)[0]  # noqa: E731
             X, y, H = (jnp.asarray(x, f64) for x in (c.X_hold, c.y_hold, c.H_hold))
             lp, ov = pop.mc_population(W1, W2, W_froz, X, y, H, sig)
+            ok = jnp.asarray(True)
         return {
+            "taylor_ok": ok,
             "loss_batch": carry.loss,
             "loss_ema": carry.ema,
             "loss_population": lp,
@@ -379,7 +421,7 @@ class _Simulation:
         carry = jax.eval_shape(lambda: self._initial_carry())
         end = jax.ShapeDtypeStruct((), jnp.int32)
         advance = jax.jit(self._advance).lower(carry, end, consts).compile()
-        record = jax.jit(self._record).lower(carry, consts).compile()
+        record = _Recorder(self, carry, consts)
         _COMPILED[key] = (make, advance, record)
         while len(_COMPILED) > _CACHE_SIZE:
             _COMPILED.popitem(last=False)
@@ -430,6 +472,7 @@ class _Simulation:
 
         schedule = record_steps(cfg.steps, cfg.records)
         sub = max(1, int(SUBCHUNK_WORK // (cfg.batch * cfg.k)))
+        counts0 = dict(getattr(record, "counts", {}))
         rows: list[dict[str, np.ndarray]] = []
         status, message = "finished", None
         summary: dict[str, Any] = {}
@@ -497,6 +540,9 @@ class _Simulation:
         summary["steps_per_second_wall"] = done / loop_seconds if loop_seconds > 0 else None
         summary["t_half_sim"] = self._t_half(carry, series)
         summary["exact_population"] = self.exact
+        if self.exact:  # how the records' W2 K W2^T was taken (kernel_sum): cost shown by the UI
+            counts = getattr(record, "counts", {})
+            summary["record_methods"] = {m: counts[m] - counts0.get(m, 0) for m in counts}
         return Run(
             experiment="expander",
             config=cfg.to_dict(),
@@ -530,3 +576,43 @@ class _Simulation:
         if not len(series["step"]):
             return [None] * m
         return _t_half_from_records(series["t_eff"], series["term_loss"])
+
+
+class _Recorder:
+    """``record(carry, consts)`` -> the record's series (device arrays).
+
+    For the exact population loss the quadratic form W2 K W2^T takes Taylor moments of a degree
+    chosen here from the state (``kernel_sum.choose_degree``, O(k d) on the host), or the direct
+    sum; a Taylor result whose proven bound fails (relative error above 1e-10) is recomputed
+    directly. One executable per degree used, compiled on first use and kept.
+    """
+
+    def __init__(self, sim: _Simulation, carry: Any, consts: Any) -> None:
+        self.sim = sim
+        self.shapes = (carry, consts)
+        self.compiled: dict[int | None, Any] = {}
+        self.counts = {"taylor": 0, "direct": 0}  # records by method, over this recorder's life
+
+    def _get(self, degree: int | None) -> Any:
+        hit = self.compiled.get(degree)
+        if hit is None:
+            fn = jax.jit(lambda s, c: self.sim._record(s, c, degree))
+            hit = self.compiled[degree] = fn.lower(*self.shapes).compile()
+        return hit
+
+    def __call__(self, carry: Carry, consts: Consts) -> dict[str, Any]:
+        degree = None
+        if self.sim.exact:
+            W1 = np.asarray(carry.W1, np.float64)
+            V = (np.asarray(consts.W_froz, np.float64) @ W1) * np.sqrt(
+                np.asarray(consts.gamma, np.float64)
+            )
+            degree = kernel_sum.choose_degree(V, np.asarray(carry.W2, np.float64))
+        out = dict(self._get(degree)(carry, consts))
+        if degree is not None and not bool(out["taylor_ok"]):
+            degree = None
+            out = dict(self._get(None)(carry, consts))
+        out.pop("taylor_ok")
+        if self.sim.exact:
+            self.counts["taylor" if degree is not None else "direct"] += 1
+        return out

@@ -2,15 +2,27 @@
 
 The default ``sqrt2cos`` is ``sigma(z) = sqrt(2) cos(z + pi/4) = cos z - sin z`` with
 ``sigma'(z) = -(sin z + cos z)``. Training evaluates it on a |B| x k array every step, so it is
-computed by a fused sin/cos pair of our own (:func:`fast_sincos`): one range reduction and two
-short polynomials give both sin z and cos z, which serve sigma and sigma' at once. XLA's CPU
-``sin``/``cos`` are several times slower.
+computed by our own vectorizable code instead of XLA's ``sin``/``cos`` (several times slower on
+CPU): one Cody-Waite range reduction ``z = r + q pi/2``, |r| <= pi/4, q = round(2 z / pi), with
+pi/2 split in three parts (exact products for |q| < 2^15 in float32, 2^30 in float64), then the
+Cephes ``sinf``/``cosf`` minimax polynomials on [-pi/4, pi/4] (float32, about 1e-7 absolute for
+|z| up to ~1e4) or the Cephes ``sin``/``cos`` degree-13/14 ones (float64, about 4e-16 absolute
+for |z| up to ~1e6).
 
-:func:`fast_sincos` in float32: Cody-Waite reduction ``r = z - q pi/2`` with q = round(2 z / pi)
-and pi/2 split in three parts (exact products for |q| < 2^15, so accurate for |z| up to ~1e4),
-then the Cephes ``sinf``/``cosf`` minimax polynomials on [-pi/4, pi/4] (about 1e-7 absolute).
-In float64: the same reduction with a float64 split and the Cephes ``sin``/``cos`` degree-13/14
-polynomials (about 1e-16 absolute, |z| up to ~1e8). The quadrant q mod 4 then selects and signs.
+:func:`sqrt2cos_pair` returns (sigma, sigma') from one reduction and one sin/cos pair. The
+quadrant n = q mod 4 acts as a rotation (spec 1: sigma'(z) = sigma(z + pi/2)):
+
+    (sigma, sigma')(r + n pi/2) = (A, B), (B, -A), (-A, -B), (-B, A)   for n = 0, 1, 2, 3,
+    A = cos r - sin r,  B = -(cos r + sin r),
+
+so odd n swaps (with one sign) and n & 2 flips both signs; n is read from the low bits of
+``q + 1.5 * 2^(p-1)`` (p = mantissa bits), which holds q as an integer, and the flip is an XOR of
+the sign bit. There are no float-to-int conversions and no per-quadrant polynomial selection.
+
+XLA fuses elementwise code into each consumer, so two outputs of one elementwise computation
+are computed in two passes (it duplicates the shared work). :func:`complex_pair` packs the pair
+into one complex number per element, one value that a single pass computes; the engine keeps
+that pass whole (see ``engine.loss_and_grads``).
 
 Other built-ins: ``relu``, ``tanh``, ``erf``. A user JAX function ``f`` (elementwise) gets its
 derivative from one ``jax.jvp`` with unit tangent, which evaluates f and f' together.
@@ -65,40 +77,105 @@ def _horner(coefs: tuple[float, ...], x: Any) -> Any:
     return acc
 
 
+def _reduce(z: Any) -> tuple[Any, Any, Any]:
+    """(r, r^2, bits) with z = r + q pi/2, |r| <= pi/4; the low bits of ``bits`` are q mod 4.
+
+    ``q + 1.5 * 2^(p-1)`` (p = mantissa bits) is an integer-valued float whose low mantissa
+    bits are those of q (for |q| < 2^(p-2)); reinterpreted as an integer it gives n = q mod 4
+    without a float-to-int conversion.
+    """
+    dt = z.dtype
+    f64 = dt == jnp.float64
+    split = _PIO2_F64 if f64 else _PIO2_F32
+    magic = 1.5 * 2.0**52 if f64 else 1.5 * 2.0**23
+    q = jnp.round(z * jnp.asarray(2.0 / math.pi, dt))
+    bits = lax.bitcast_convert_type(q + jnp.asarray(magic, dt), jnp.int64 if f64 else jnp.int32)
+    r = z - q * jnp.asarray(split[0], dt)
+    r = r - q * jnp.asarray(split[1], dt)
+    r = r - q * jnp.asarray(split[2], dt)
+    return r, r * r, bits
+
+
+def _sin_cos_reduced(r: Any, r2: Any) -> tuple[Any, Any]:
+    """(sin r, cos r) for |r| <= pi/4 by the Cephes minimax polynomials."""
+    f64 = r.dtype == jnp.float64
+    sin_c, cos_c = (_SIN_F64, _COS_F64) if f64 else (_SIN_F32, _COS_F32)
+    s = r + r * r2 * _horner(sin_c, r2)
+    c = 1.0 - 0.5 * r2 + r2 * r2 * _horner(cos_c, r2)
+    return s, c
+
+
+def _flip_sign(x: Any, mask: Any) -> Any:
+    """x with its sign bit XOR-ed with ``mask`` (an integer array of 0 or the sign bit)."""
+    return lax.bitcast_convert_type(lax.bitcast_convert_type(x, mask.dtype) ^ mask, x.dtype)
+
+
+def _sign_mask(bits: Any) -> Any:
+    """The sign bit where bit 1 of ``bits`` is set (n & 2), else 0."""
+    width = 64 if bits.dtype == jnp.int64 else 32
+    return (bits & 2) << (width - 2)
+
+
+@jax.custom_jvp
 def fast_sincos(z: Any) -> tuple[Any, Any]:
     """(sin z, cos z) from one shared range reduction; float32 or float64 after z's dtype.
 
     Accuracy: ~1e-7 absolute in float32 for |z| <= 1e4, ~1e-15 in float64 for |z| <= 1e6.
+    (sin, cos)(r + n pi/2) = (s, c), (c, -s), (-s, -c), (-c, s) for n = 0..3. Differentiable
+    (sin' = cos, cos' = -sin; the sign-bit flips have no derivative of their own).
     """
     z = jnp.asarray(z)
-    split: tuple[float, float, float]
-    sin_c: tuple[float, ...]
-    cos_c: tuple[float, ...]
-    if z.dtype == jnp.float64:
-        split, sin_c, cos_c = _PIO2_F64, _SIN_F64, _COS_F64
-    else:
-        split, sin_c, cos_c = _PIO2_F32, _SIN_F32, _COS_F32
-    dt = z.dtype
-    q = jnp.round(z * jnp.asarray(2.0 / math.pi, dt))
-    r = z - q * jnp.asarray(split[0], dt)
-    r = r - q * jnp.asarray(split[1], dt)
-    r = r - q * jnp.asarray(split[2], dt)
-    r2 = r * r
-    s = r + r * r2 * _horner(sin_c, r2)
-    c = 1.0 - 0.5 * r2 + r2 * r2 * _horner(cos_c, r2)
-    n = q.astype(jnp.int32)
-    swap = (n & 1) == 1
-    sin_z = jnp.where(swap, c, s)
-    cos_z = jnp.where(swap, s, c)
-    sin_z = jnp.where((n & 2) == 2, -sin_z, sin_z)
-    cos_z = jnp.where(((n + 1) & 2) == 2, -cos_z, cos_z)
+    r, r2, bits = _reduce(z)
+    s, c = _sin_cos_reduced(r, r2)
+    odd = (bits & 1) == 1
+    mask = _sign_mask(bits)
+    sin_z = _flip_sign(jnp.where(odd, c, s), mask)
+    cos_z = _flip_sign(jnp.where(odd, -s, c), mask)
     return sin_z, cos_z
 
 
-def sqrt2cos_pair(z: Any) -> tuple[Any, Any]:
-    """(sigma(z), sigma'(z)) = (cos z - sin z, -(sin z + cos z)) from one fused sin/cos."""
+@fast_sincos.defjvp
+def _fast_sincos_jvp(primals: tuple[Any], tangents: tuple[Any]) -> tuple[Any, Any]:
+    (z,), (dz,) = primals, tangents
     s, c = fast_sincos(z)
-    return c - s, -(s + c)
+    return (s, c), (c * dz, -s * dz)
+
+
+@jax.custom_jvp
+def sqrt2cos_pair(z: Any) -> tuple[Any, Any]:
+    """(sigma(z), sigma'(z)) = (cos z - sin z, -(sin z + cos z)) from one reduction.
+
+    With A = cos r - sin r and B = -(cos r + sin r) at the reduced r, the quadrant n rotates
+    (A, B) -> (B, -A) per quarter turn (module docstring). Differentiable: sigma'' = -sigma.
+    """
+    z = jnp.asarray(z)
+    r, r2, bits = _reduce(z)
+    s, c = _sin_cos_reduced(r, r2)
+    a = c - s
+    b = -(c + s)
+    odd = (bits & 1) == 1
+    mask = _sign_mask(bits)
+    return _flip_sign(jnp.where(odd, b, a), mask), _flip_sign(jnp.where(odd, -a, b), mask)
+
+
+@sqrt2cos_pair.defjvp
+def _sqrt2cos_pair_jvp(primals: tuple[Any], tangents: tuple[Any]) -> tuple[Any, Any]:
+    (z,), (dz,) = primals, tangents
+    s, ds = sqrt2cos_pair(z)
+    return (s, ds), (ds * dz, -s * dz)  # sigma'' = -sigma (spec 1)
+
+
+def complex_pair(pair: SigmaPair, z: Any) -> Any:
+    """sigma(z) + i sigma'(z) as one complex array (complex64 / complex128 after z's dtype)."""
+    s, ds = pair(z)
+    return lax.complex(s, ds)
+
+
+def shares_work(pair: SigmaPair) -> bool:
+    """Whether sigma and sigma' of ``pair`` share most of their work (then compute them in one
+    pass, :func:`complex_pair`); the built-in sqrt2cos does, the others cost little or call XLA
+    primitives that XLA does not duplicate."""
+    return pair is sqrt2cos_pair
 
 
 def _relu_pair(z: Any) -> tuple[Any, Any]:
