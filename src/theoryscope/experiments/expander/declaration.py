@@ -99,24 +99,14 @@ PRESETS = (
 
 
 def estimate(config: Config) -> Estimate:
-    """Memory and time before the run starts (see :mod:`.cost` when present)."""
-    try:
-        from theoryscope.experiments.expander import cost  # type: ignore[attr-defined]
-    except ImportError:
-        cost = None
-    if cost is not None:
-        found = cost.estimate(config)
-        return Estimate(memory_bytes=float(found["memory_bytes"]), seconds=float(found["seconds"]),
-                        fields=("k", "batch"), note=str(found.get("note", "")))  # fmt: skip
-    width = 8 if config.dtype == "float64" or config.mode != "sgd" else 4
-    k, b, d = config.k, config.batch, config.d
-    if config.mode == "sgd":
-        memory = width * (6.0 * k * b + 4.0 * k * d + 2.0 * k * min(k, 4096)) + 300e6
-        seconds = config.steps * (12.0 * k * b * d + 30.0 * k * b) / 2e9
-    else:  # the exact population dynamics hold k x k kernels (spec 4)
-        memory = 8.0 * (6.0 * k * k + 4.0 * k * d) + 300e6
-        seconds = 40.0 * k * k * d * min(config.records, 400) / 2e9
-    return Estimate(memory_bytes=memory, seconds=seconds, fields=("k", "batch"))
+    """Memory and time before the run starts, from the shapes (:func:`.cost.estimate`, calibrated
+    on the 2-core machine; rough, within about 3x)."""
+    from theoryscope.experiments.expander.cost import estimate as cost_estimate
+
+    found = cost_estimate(config)
+    note = f"records by {found['record_method']}" if found.get("record_method") else ""
+    return Estimate(memory_bytes=float(found["memory_bytes"]), seconds=float(found["seconds"]),
+                    fields=("k", "batch"), note=note)  # fmt: skip
 
 
 def check(config: Config) -> None:
