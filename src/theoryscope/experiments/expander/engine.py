@@ -47,6 +47,7 @@ import numpy as np
 from jax import lax
 
 from theoryscope.core.hermite import hermite_terms
+from theoryscope.core.recording import exact_log_steps
 from theoryscope.experiments.expander import kernel_sum
 from theoryscope.experiments.expander import population as pop
 from theoryscope.experiments.expander.config import Config
@@ -82,32 +83,10 @@ def _x64_enabled() -> bool:
     return bool(getattr(jax.config, "jax_enable_x64"))  # noqa: B009
 
 
-def _log_points(steps: int, n: int) -> np.ndarray:
-    pts = np.round(np.geomspace(1.0, float(steps), n)).astype(np.int64)
-    return np.unique(np.clip(pts, 1, steps))
-
-
 def record_steps(steps: int, records: int) -> np.ndarray:
-    """Step 0, then about ``records`` log-spaced steps in [1, steps], the last being ``steps``.
-
-    Rounding to integers merges early points, so the number of log-spaced points asked for is
-    raised (bisection) until the distinct steps number ``records``: every step at first, then
-    log-spaced.
-    """
-    steps, records = int(steps), int(records)
-    if records >= steps:
-        pts = np.arange(1, steps + 1, dtype=np.int64)
-    else:
-        lo, hi = records, records
-        while len(_log_points(steps, hi)) <= records and hi < 64 * steps:
-            lo, hi = hi, 2 * hi
-        while hi - lo > 1:  # largest n whose distinct points are at most ``records``
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if len(_log_points(steps, mid)) <= records else (lo, mid)
-        pts = _log_points(steps, lo)
-    if pts[-1] != steps:
-        pts = np.append(pts, steps)
-    return np.concatenate([[0], pts]).astype(np.int64)
+    """Step 0, then ``records`` distinct log-spaced steps in [1, steps], the last being ``steps``
+    (the shared schedule :func:`theoryscope.core.recording.exact_log_steps`)."""
+    return exact_log_steps(steps, records)
 
 
 class Carry(NamedTuple):
