@@ -53,56 +53,78 @@ ADDRESS_SPACE = 8 * 2**30
 #: Commands never fuzzed: ``serve`` blocks serving HTTP (fuzzed by the web tests).
 SKIP = {("serve",)}
 
-#: A cheap valid baseline per command: tiny sizes, no figures, JSON output.
-TINY: dict[tuple[str, ...], list[str]] = {
-    ("expander", "run"): ["--k", "8", "--batch", "4", "--steps", "20", "--records", "4",
-                          "--no-figure", "--json"],
-    ("expander", "theory"): ["--json"],
-    ("sweep", "expander"): ["--executor", "serial", "--quiet", "--json", "--grid", "gamma=0.1",
-                            "--grid", "k=8", "--grid", "batch=4", "--grid", "steps=20",
-                            "--grid", "records=4", "--t-eff", "steps", "--seeds", "0"],
-    ("widenets", "propagate"): ["--depth", "3", "--json"],
-    ("widenets", "kernels"): ["--depth", "2", "--inputs", "2", "--dim", "2", "--json"],
-    ("widenets", "convergence"): ["--depth", "2", "--widths", "4,8", "--nets", "4",
-                                  "--inputs", "2", "--dim", "2", "--json"],
-    ("widenets", "critical"): ["--json"],
-    ("widenets", "phase"): ["--n", "5", "--json"],
-    ("widenets", "jacobian"): ["--widths", "3,4,1", "--nets", "10", "--ntk-nets", "5", "--json"],
-    ("widenets", "lazy"): ["--n", "4", "--d", "3", "--width", "16", "--steps", "5",
-                           "--n-test", "2", "--json"],
-    ("widenets", "lazy-width"): ["--widths", "8,16", "--n", "4", "--d", "3", "--steps", "5",
-                                 "--json"],
-    ("widenets", "lazy-rich"): ["--alphas", "0.5,1", "--n", "4", "--d", "3", "--width", "16",
-                                "--steps", "5", "--json"],
-    ("widenets", "lr-boundary"): ["--factors", "0.9,1.1", "--n", "4", "--d", "3", "--width",
-                                  "16", "--steps", "5", "--json"],
-    ("lrphases", "catapult"): ["--width", "8", "--steps", "5", "--no-figure", "--json"],
-    ("lrphases", "eos"): ["--width", "4", "--depth", "1", "--n", "4", "--steps", "10",
-                          "--every", "5", "--lanczos-iters", "2", "--no-figure", "--json"],
-    ("lrphases", "phase-diagram"): ["--width", "8", "--steps", "5", "--points", "3",
-                                    "--no-figure", "--json"],
-    ("spectral", "gram"): ["--neurons", "8", "--no-figure", "--json"],
-    ("spectral", "train"): ["--neurons", "8", "--freqs", "1,2", "--steps", "5", "--records",
-                            "3", "--no-figure", "--json"],
-    ("implicit", "diagonal"): ["--d", "4", "--n", "2", "--sparsity", "1", "--steps", "5",
-                               "--sweep-points", "2", "--no-figure", "--json"],
-    ("implicit", "margin"): ["--n", "4", "--steps", "5", "--no-figure", "--json"],
-    ("implicit", "deeplinear"): ["--singular-values", "2,1", "--steps", "5", "--no-figure",
-                                 "--json"],
-    ("polynets", "train"): ["--d", "2", "--teacher-width", "1", "--width", "1", "--steps", "5",
-                            "--no-figure", "--json"],
-    ("polynets", "landscape"): ["--d", "2", "--teacher-width", "1", "--widths", "1,2",
-                                "--seeds", "0-1", "--steps", "5", "--no-figure", "--json"],
-}  # fmt: skip
+def _options(config_cls: Any, values: dict[str, Any]) -> list[str]:
+    """Command-line options that set ``values`` (fields by their option, inputs by theirs)."""
+    specs = {spec.name: spec for spec in config_cls.fields()}
+    inputs = {extra.name: extra for extra in getattr(config_cls, "cli_inputs", ())}
+    argv: list[str] = []
+    for name, value in values.items():
+        if name in specs:
+            text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            argv += [specs[name].option, text]
+        elif name in inputs and inputs[name].multiple and isinstance(value, (list, tuple)):
+            for item in value:
+                argv += [inputs[name].option, str(item)]
+        elif name in inputs:
+            argv += [inputs[name].option, str(value)]
+    return argv
 
-#: Values an option must never take to the executor: a real process pool / cluster is slow
-#: (the serial executor is fuzzed instead), and a preset is a big sweep.
-NEVER = {("sweep", "expander"): {"--executor": {"local", "dask"}, "--preset": {"rise-time"}}}
+
+def _tiny_preset(experiment: Any) -> dict[str, Any]:
+    return next((dict(p.values) for p in experiment.presets if p.name == "tiny"), {})
+
+
+def tiny_baselines() -> dict[tuple[str, ...], list[str]]:
+    """A cheap valid baseline per command, derived from the declarations: each experiment's
+    ``tiny`` preset for its runs, theory and sweep, each study's declared ``tiny`` parameters.
+    Commands with neither (a study that declares no tiny parameters) are not fuzzed."""
+    from theoryscope.protocol import all_experiments
+
+    out: dict[tuple[str, ...], list[str]] = {}
+    for exp in all_experiments():
+        if exp.config is None:
+            continue
+        tiny = _tiny_preset(exp)
+        for command, fixed in [("run", {}), *exp.commands.items()]:
+            values = {k: v for k, v in tiny.items() if k not in fixed}
+            out[(exp.name, command)] = [*_options(exp.config, values), "--no-figure", "--json"]
+        out[(exp.name, "theory")] = [*_options(exp.config, tiny), "--json"]
+        out[(exp.name, "presets")] = ["--json"]
+        for study in exp.studies:
+            if study.tiny is not None:
+                out[(exp.name, study.name)] = [*_options(study.params, dict(study.tiny)),
+                                               "--no-figure", "--json"]  # fmt: skip
+        settings = {k: v for k, v in tiny.items() if k not in exp.hooks.sweep_settings}
+        out[("sweep", exp.name)] = ["--executor", "serial", "--quiet", "--json", "--seeds", "0",
+                                    *_options(exp.config, settings)]  # fmt: skip
+    return out
+
+
+TINY = tiny_baselines()
+
+
+def _never() -> dict[tuple[str, ...], dict[str, set[str]]]:
+    """Values an option must never take: a real process pool or cluster is slow (the serial
+    executor is fuzzed instead), and a preset other than ``tiny`` is a real (long) run."""
+    from theoryscope.protocol import all_experiments
+
+    out: dict[tuple[str, ...], dict[str, set[str]]] = {}
+    for exp in all_experiments():
+        presets = {p.name for p in exp.presets} - {"tiny"}
+        for command in ["run", "theory", *exp.commands]:
+            out[(exp.name, command)] = {"--preset": presets}
+        out[("sweep", exp.name)] = {"--executor": {"local", "dask"},
+                                    "--preset": {p.name for p in exp.sweeps}}  # fmt: skip
+    return out
+
+
+NEVER = _never()
 
 #: Options not fuzzed in a command because a valid value is merely slow, not wrong.
-SLOW_OPTIONS = {("widenets", "jacobian"): {"--out"}}  # its figure takes ~30 s on 2 cores
+SLOW_OPTIONS: dict[tuple[str, ...], set[str]] = {}
 
-EXPERIMENT_GROUPS = {"expander", "widenets", "lrphases", "spectral", "implicit", "polynets"}
+#: Every run the fuzz starts is refused before it starts if its declared estimate exceeds this.
+os.environ.setdefault("THEORYSCOPE_MAX_SECONDS", "20")
 
 
 def _number(text: str) -> float | None:
@@ -143,65 +165,8 @@ class Known:
     reason: str
 
 
-KNOWN_DEFECTS: list[Known] = [
-    Known(
-        lambda p: p == ("implicit", "margin"), "--gap", _at_least(10),
-        ("implicit", "margin", "--n", "4", "--steps", "5", "--no-figure", "--gap", "1e9"),
-        "implicit margin: --gap 1e9 is accepted and the data sampler never finds points with "
-        "|w*.x| >= gap (hangs); experiments/implicit/config.py needs an upper bound on gap",
-    ),
-    Known(
-        lambda p: p in {("expander", "run"), ("sweep", "expander")}, "--t-eff", _at_least(1e6),
-        ("expander", "run", "--k", "8", "--batch", "4", "--records", "4", "--no-figure",
-         "--t-eff", "1e12"),
-        "expander: steps has no upper bound, so steps = ceil(t_eff / lr) from --t-eff 1e12 is a "
-        "run of 1e14 steps (days; 1e30 overflows in the worker); experiments/expander/config.py",
-    ),
-    Known(
-        lambda p: p == ("expander", "run"), "--steps", _at_least(1e8),
-        ("expander", "run", "--k", "8", "--batch", "4", "--records", "4", "--no-figure",
-         "--steps", str(10**30)),
-        "expander run: --steps 10**30 is accepted (no upper bound; OverflowError, internal "
-        "error); experiments/expander/config.py",
-    ),
-    Known(
-        lambda p: p == ("sweep", "expander"), "--t-eff-factor", _at_least(1e6),
-        ("sweep", "expander", "--executor", "serial", "--grid", "gamma=0.1", "--grid", "k=8",
-         "--grid", "batch=4", "--grid", "records=4", "--t-eff-factor", "1e30"),
-        "sweep expander: --t-eff-factor has no upper bound, so auto t_eff gives steps beyond "
-        "10^7 (the same unbounded steps as --t-eff; experiments/expander/config.py)",
-    ),
-    Known(
-        lambda p: p == ("expander", "theory"), "--b0", _at_least(1e25),
-        ("expander", "theory", "--b0", "1e30"),
-        "expander theory: --b0 1e30 is accepted and the ODE solver fails (internal error); "
-        "experiments/expander/config.py needs an upper bound on b0",
-    ),
-    Known(
-        lambda p: p[0] == "widenets", "--seed", _at_least(2**63),
-        ("widenets", "jacobian", "--widths", "3,4,1", "--nets", "10", "--ntk-nets", "5",
-         "--no-store", "--seed", str(10**30)),
-        "widenets jacobian, lazy-width, lazy-rich, lr-boundary: --seed 10**30 is accepted and "
-        "overflows a C long (internal error); cli/widenets.py parses these seeds without the "
-        "2^31 - 1 bound of parse_seed",
-    ),
-    Known(
-        lambda p: p[0] == "widenets", ("--dim", "--depth", "--nets", "--ntk-nets"),
-        _at_least(10**9),
-        ("widenets", "kernels", "--depth", "2", "--inputs", "2", "--no-store", "--dim",
-         str(10**30)),
-        "widenets: --dim, --depth, --nets and --ntk-nets have no upper bound: 10**30 ends in "
-        "MemoryError, OverflowError or a JAX error (internal error), and jacobian --ntk-nets "
-        "10**12 aborts the process (SIGABRT in XLA); cli/widenets.py",
-    ),
-    Known(
-        lambda p: p[0] in EXPERIMENT_GROUPS, "--out", _unwritable_dir,
-        ("widenets", "phase", "--n", "5", "--out", "x" * 300),
-        "experiment commands store the run before writing the figure, so an --out that cannot "
-        "be written exits 2 with the run already stored; cli/widenets.py and the figure paths "
-        "of cli/<experiment>.py should check --out before the run",
-    ),
-]  # fmt: skip
+KNOWN_DEFECTS: list[Known] = []  # none open: every pinned defect was fixed
+  # fmt: skip
 
 
 # -- the command tree ----------------------------------------------------------------------------
@@ -494,13 +459,14 @@ def _is_known(path: tuple[str, ...], argv: list[str]) -> bool:
 # -- the tests -----------------------------------------------------------------------------------
 def test_every_command_is_discovered():
     """The tree walk finds every group's commands (so new ones are fuzzed without listing)."""
+    from theoryscope.protocol import all_experiments
+
     groups = {path[0] for path in COMMANDS}
-    assert {"expander", "runs", "sweep", "report", "widenets", "lrphases", "spectral",
-            "implicit", "polynets"} <= groups  # fmt: skip
+    assert {"runs", "sweep", "report"} | {e.name for e in all_experiments()} <= groups
     assert ("runs", "export") in COMMANDS and ("widenets", "lazy") in COMMANDS
-    missing = [p for p in FUZZED if p not in TINY and any(
-        o.opts and o.opts[0] in ("--steps", "--width") for o in COMMANDS[p])]  # fmt: skip
-    assert not missing, f"add a tiny baseline to TINY for {missing}"
+    experiments = {e.name for e in all_experiments()}
+    missing = [p for p in FUZZED if p not in TINY and (p[0] in experiments or p[0] == "sweep")]
+    assert not missing, f"declare a tiny preset (runs) or Study.tiny (studies) for {missing}"
 
 
 @pytest.mark.parametrize("path", FUZZED, ids=[" ".join(p) for p in FUZZED])

@@ -17,6 +17,7 @@ CLI entry point exits 130 after any command that was interrupted, whatever the c
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -76,6 +77,16 @@ def with_seed(config_cls: Any, raw: Mapping[str, Any], seed: int) -> dict[str, A
     return out
 
 
+def env_max_seconds() -> float | None:
+    """``THEORYSCOPE_MAX_SECONDS``: refuse CLI runs and studies estimated to take longer (unset:
+    no limit; a shared machine or a test suite sets it)."""
+    text = os.environ.get("THEORYSCOPE_MAX_SECONDS", "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def estimate_cost(experiment: Experiment, config: Any) -> Estimate | None:
     """The declared cost of a run (None when the experiment declares no estimate)."""
     if experiment.estimate is None:
@@ -96,6 +107,8 @@ def check_cost(
     estimate = estimate_cost(experiment, config)
     if estimate is None:
         return None
+    if max_seconds is None:
+        max_seconds = env_max_seconds()
     fields = ", ".join(estimate.fields) or "config"
     budget = memory_bytes if memory_bytes is not None else available_memory_bytes() * MEMORY_SHARE
     if not estimate.memory_bytes <= budget:
@@ -236,12 +249,19 @@ def execute_study(
     if check and study.estimate is not None:
         estimate = study.estimate(params)
         budget = available_memory_bytes() * MEMORY_SHARE
+        fields = ", ".join(estimate.fields) or "params"
         if not estimate.memory_bytes <= budget:
-            fields = ", ".join(estimate.fields) or "params"
             raise ConfigError(
                 fields,
                 f"this study needs about {format_bytes(estimate.memory_bytes)} of memory; this"
                 f" machine can give it {format_bytes(budget)}; allowed: smaller {fields}",
+            )
+        limit = env_max_seconds()
+        if limit is not None and not estimate.seconds <= limit:
+            raise ConfigError(
+                fields,
+                f"this study would take about {format_seconds(estimate.seconds)}; allowed: at "
+                f"most {format_seconds(limit)} (THEORYSCOPE_MAX_SECONDS; smaller {fields})",
             )
     run_id = (
         store.create_run(

@@ -188,6 +188,8 @@ class Study:
     ``run(params, seed, context) -> dict`` returns a JSON-ready result (arrays as lists), which
     is stored like a run; ``figure(result) -> matplotlib Figure`` draws it; ``metrics`` read
     ``result.`` paths; ``summary_lines(result) -> list[str]`` is the CLI's human summary.
+    ``tiny`` are parameters that run it in about a second (the fuzz and conformance suites use
+    them, as they use each experiment's ``tiny`` preset).
     """
 
     name: str
@@ -201,6 +203,7 @@ class Study:
     estimate: Callable[[Any], Estimate] | None = None
     seeded: bool = True
     cite: str | None = None
+    tiny: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
