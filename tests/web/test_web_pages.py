@@ -476,6 +476,12 @@ def test_sweep_pages_show_progress_and_the_metric_summary(server, pages):
         assert rows.count() == 1 + len(page.evaluate("window.sweep.metrics"))
         assert page.evaluate("window.sweep.metrics.every(m => m.runs === 1)")
     assert page.locator("[data-testid=rows] tr").count() == 3  # header, one done, one pending
+    # the report figure (every metric against the swept field) is drawn for the finished run
+    page.wait_for_function(
+        "(() => { const i = document.querySelector('#report-img');"
+        " return i && i.complete && i.naturalWidth > 0; })()",
+        timeout=60_000,
+    )
     _shot(page, "web-sweep.png")
 
 

@@ -4,6 +4,8 @@ GET /api/sweeps         every sweep with its counts by status
 GET /api/sweeps/{id}    its rows (one per planned config and seed, from
                         :func:`theoryscope.sweep.table.sweep_rows`), counts by status, and a
                         per-metric summary over its finished runs
+GET /api/sweeps/{id}/report.png   the generic report's figure (every metric against the swept
+                        field, bands over seeds; :mod:`theoryscope.reports.metrics`)
 """
 
 from __future__ import annotations
@@ -139,3 +141,28 @@ async def get_sweep(request: Request, sweep_id: str) -> Response:
         raise ApiError(404, f"no sweep with id {sweep_id[:64]!r}")
     store = RunStore(request.app.state.store_path)
     return json_response(await run_in_threadpool(sweep_detail, store, sweep_id))
+
+
+def report_png(store: RunStore, sweep_id: str) -> bytes:
+    """The report figure of a sweep as PNG bytes (ConfigError when nothing has finished)."""
+    import io
+
+    from theoryscope.reports.metrics import collect, report_figure
+
+    collected = collect(store, sweep_id)
+    fig = report_figure(collected, f"{collected['experiment'].title}: sweep {sweep_id}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+@router.get("/{sweep_id}/report.png")
+async def get_report(request: Request, sweep_id: str) -> Response:
+    if not SWEEP_ID.match(sweep_id):
+        raise ApiError(404, f"no sweep with id {sweep_id[:64]!r}")
+    store = RunStore(request.app.state.store_path)
+    try:
+        png = await run_in_threadpool(report_png, store, sweep_id)
+    except ConfigError as err:
+        raise ApiError(409, str(err), "sweep") from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})

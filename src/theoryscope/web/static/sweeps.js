@@ -51,6 +51,9 @@ async function showSweep(id) {
     ? `<tr><th scope="col">metric</th><th scope="col" class="num">runs</th><th scope="col" class="num">simulated (mean)</th><th scope="col" class="num">predicted (mean)</th><th scope="col" class="num">ratio mean</th><th scope="col" class="num">ratio range</th><th scope="col">agreement</th></tr>` +
       res.metrics.map((m) => `<tr><td>${escapeHtml(m.label)}</td><td class="num">${m.runs}</td><td class="num">${fmt(m.simulated_mean)}</td><td class="num">${fmt(m.predicted_mean)}</td><td class="num">${fmt(m.ratio_mean)}</td><td class="num">${m.ratio_min == null ? "—" : `${fmt(m.ratio_min)} – ${fmt(m.ratio_max)}`}</td><td>${within(m)}</td></tr>`).join("")
     : `<tr><td class="empty">no finished runs with metrics yet</td></tr>`;
+  const done = (res.counts.finished || 0) + (res.counts.diverged || 0);
+  $("report").hidden = done === 0;
+  if (done) $("report-img").src = `/api/sweeps/${encodeURIComponent(id)}/report.png?done=${done}`;
   const keys = ["status", "seed"];
   for (const r of res.rows) for (const k of Object.keys(r.config || {})) if (!keys.includes(k)) keys.push(k);
   const varying = keys.filter((k) => k === "status" || k === "seed" || new Set(res.rows.map((r) => JSON.stringify((r.config || {})[k]))).size > 1);
