@@ -123,6 +123,7 @@ _BUILTIN = {
     "spectral": "theoryscope.experiments.spectral",
     "implicit": "theoryscope.experiments.implicit",
     "polynets": "theoryscope.experiments.polynets",
+    "sgdnoise": "theoryscope.experiments.sgdnoise",
 }
 
 
