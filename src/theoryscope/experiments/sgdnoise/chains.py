@@ -8,7 +8,8 @@ step and chain, never reused), the chain evaluates
     loss = L(theta),             sq = |theta - theta_ref|^2
 
 (grad L and H g_B from one jvp of value_and_grad: :func:`.problems.hvp`; c = 0 as in Yaida, or
-theta* in linreg: O = |theta - c|^2/2 gives FDR1 for any fixed c), then steps
+theta* in linreg, an L-BFGS minimiser in mlp: O = |theta - c|^2/2 gives FDR1 for any fixed c),
+then steps
 theta <- theta - eta g_B. A block of steps is a ``lax.scan``; a chunk of blocks is a scan of
 blocks; chains are ``vmap``-ed. eta and p are traced arguments, so one compiled runner serves a
 whole scan over learning rates and batch sizes. The host averages the block means over chains
@@ -95,7 +96,8 @@ def make_runner(
 
 
 def build_problem(config: Config, seed: int) -> problems.Problem:
-    """The config's linreg or mlp problem (data from ``data_seed``; the MLP init from ``seed``)."""
+    """The config's linreg or mlp problem (data from ``data_seed``; the MLP init from ``seed``;
+    with ``center = minimum`` the MLP's reference point is the L-BFGS minimiser from the init)."""
     dt = dtype_of(config)
     d, m = int(config.d or 1), int(config.m or 1)
     noise, lam = float(config.noise or 0.0), float(config.weight_decay or 0.0)
@@ -104,7 +106,10 @@ def build_problem(config: Config, seed: int) -> problems.Problem:
         return problems.linreg_problem(x, y, lam, dt)
     x, y = problems.mlp_data(d, m, noise, int(config.data_seed))
     theta0 = problems.mlp_init(np.random.default_rng(int(seed) + 1), d, int(config.width))
-    return problems.mlp_problem(x, y, int(config.width), lam, theta0, dt)
+    ref = None
+    if config.center == "minimum":
+        ref = problems.mlp_minimum(x, y, int(config.width), lam, theta0)
+    return problems.mlp_problem(x, y, int(config.width), lam, theta0, dt, ref)
 
 
 def block_records(step: np.ndarray, blocks: np.ndarray, start: int) -> dict[str, np.ndarray]:

@@ -156,7 +156,7 @@ class Config(ExperimentConfig):
     )  # fmt: skip
     center: Literal["origin", "minimum"] = param(
         "origin", help="FDR1 observable O = |theta - c|^2/2: origin c = 0 (Yaida's <theta . grad "
-        "L>) or minimum c = theta* (linreg only; same relation, far smaller error bars).",
+        "L>) or minimum c = theta* (mlp: an L-BFGS minimiser); same relation, smaller error bars.",
         tex="c", cite=YAIDA, group="recording", modes=FDR_MODES,
     )  # fmt: skip
     tol: Float = param(
@@ -208,10 +208,6 @@ class Config(ExperimentConfig):
                     "m", f"got {m}; allowed: an integer > d = {d} (or weight_decay > 0): SGD on "
                     "underdetermined least squares has no stationary spread",
                 )  # fmt: skip
-        if self.mode == "mlp" and self.center == "minimum":
-            raise ConfigError(
-                "center", "got 'minimum'; allowed: origin in mode mlp (its minimum is unknown)"
-            )
         if self.mode == "diagonal":
             if m >= d:
                 raise ConfigError(

@@ -10,7 +10,8 @@ so E_B g_B = grad L exactly and Cov_B g_B = ((1 - p)/(|B| m)) sum_k grad l_k gra
 
     linreg    l_k = (x_k . theta - y_k)^2 / 2, y = X w* + noise                (quadratic L)
     mlp       l_k = (f(x_k; theta) - y_k)^2 / 2, f = w2 . tanh(W1 x + b1) + b2, y a random
-              width-4 teacher plus label noise; lambda > 0 keeps the law stationary
+              width-4 teacher plus label noise; lambda > 0 keeps the law stationary; the
+              reference point is 0 or a minimiser reached by L-BFGS from the init
     quadratic L = h theta^2 / 2, g_B = h theta + sigma xi: the AR(1) chain whose stationary law
               is known exactly (:func:`.fdr.ar1_fdr`)
 """
@@ -151,8 +152,10 @@ def mlp_problem(
     weight_decay: float,
     theta0: np.ndarray,
     dtype: jnp.dtype,
+    reference: np.ndarray | None = None,
 ) -> Problem:
-    """Squared loss of the tanh MLP plus weight decay; the reference point is 0 (|theta|^2)."""
+    """Squared loss of the tanh MLP plus weight decay; the reference point is 0 (|theta|^2)
+    unless given (a minimiser, :func:`mlp_minimum`)."""
     d = x.shape[1]
     xs, ys = jnp.asarray(x, dtype=dtype), jnp.asarray(y, dtype=dtype)
 
@@ -160,8 +163,28 @@ def mlp_problem(
         r = mlp_forward(theta, xs, d, width) - ys
         return 0.5 * r * r
 
-    return _data_problem("mlp", losses, x.shape[0], weight_decay, theta0,
-                         np.zeros_like(theta0), dtype)  # fmt: skip
+    ref = np.zeros_like(theta0) if reference is None else np.asarray(reference)
+    return _data_problem("mlp", losses, x.shape[0], weight_decay, theta0, ref, dtype)
+
+
+def mlp_minimum(
+    x: np.ndarray, y: np.ndarray, width: int, weight_decay: float, theta0: np.ndarray
+) -> np.ndarray:
+    """A minimiser of the MLP loss reached from ``theta0`` (L-BFGS in float64, deterministic):
+    a fixed centre c for the FDR1 observable |theta - c|^2/2 near SGD's stationary mean."""
+    from scipy.optimize import minimize
+
+    with jax.enable_x64(True):
+        problem = mlp_problem(x, y, width, weight_decay, theta0, jnp.float64)
+        value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
+
+        def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = value_and_grad(jnp.asarray(theta))
+            return float(value), np.asarray(grad, dtype=np.float64)
+
+        res = minimize(fun, np.asarray(theta0, dtype=np.float64), jac=True, method="L-BFGS-B",
+                       options={"maxiter": 20_000, "gtol": 1e-10, "ftol": 1e-16, "maxcor": 30})  # fmt: skip
+    return np.asarray(res.x, dtype=np.float64)
 
 
 # -- the 1-D quadratic with Gaussian gradient noise (exact stationary law) --------------------------

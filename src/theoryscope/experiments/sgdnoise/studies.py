@@ -84,7 +84,7 @@ class FdrScanParams(ExperimentConfig):
                                 "to be stationary).", tex=r"\lambda")  # fmt: skip
     width: Int = param(16, ge=1, le=MAX_WIDTH, help="MLP hidden width.", web_max=128)
     center: Literal["origin", "minimum"] = param("origin", help="FDR1 observable |theta - c|^2/"
-                                                 "2: c = 0 or theta* (linreg only).")  # fmt: skip
+                                                 "2: c = 0 or a minimiser theta*.")  # fmt: skip
     data_seed: Int = param(0, ge=0, le=2**31 - 1, help="Seed of the data (follows --seed).",
                            advanced=True)  # fmt: skip
     dtype: Literal["float32", "float64"] = param("float32", help="Arithmetic of the chains.")
@@ -95,8 +95,6 @@ class FdrScanParams(ExperimentConfig):
         if max(self.batches) > self.m:
             raise ConfigError("batches", f"entry {max(self.batches)} is out of range; allowed: "
                               f"batch sizes from 1 to m = {self.m}")  # fmt: skip
-        if self.mode == "mlp" and self.center == "minimum":
-            raise ConfigError("center", "got 'minimum'; allowed: origin in mode mlp")
         if self.mode == "linreg" and self.d > MAX_D_LINREG:
             raise ConfigError("d", f"got {self.d}; allowed: 1 to {MAX_D_LINREG} in mode linreg")
         if self.mode == "linreg" and self.m <= self.d and self.weight_decay == 0:
