@@ -84,6 +84,20 @@ def drift_rate(zeta: Any, eta: float, sigma: float, target: float) -> Any:
     return -np.log1p(-(eta**2) * (sigma**2 + r2))
 
 
+def trace_h_stationary(zeta: Any, eta: float, sigma: float, target: float) -> Any:
+    """E[tr H] at the manifold point zeta with the normal fluctuation at stationarity.
+
+    On the manifold tr H = h0 = 2y sqrt(1 + zeta^2). Off it, h = sqrt(D^2 + 4 (ab)^2) grows with
+    r = ab - y as dh/dr = 4y/h0, so h and r correlate: averaging r' = r - eta h r~ + eta^2 r~^2 ab
+    gives E r = (eta E[r~^2] y - (4y/h0) E[r^2]) / h0 (E r^2 as in :func:`drift_rate`), and
+    E[tr H] = h0 + (4y/h0) E r: below h0 for small eta (the chain sits slightly inside ab < y).
+    """
+    h0 = 2.0 * target * np.sqrt(1.0 + np.asarray(zeta, dtype=np.float64) ** 2)
+    r2 = eta * h0 * sigma**2 / (2.0 - eta * h0)
+    mean_r = (eta * (sigma**2 + r2) * target - 4.0 * target / h0 * r2) / h0
+    return h0 + 4.0 * target / h0 * mean_r
+
+
 def drift_refined(
     zeta0: float, eta: float, sigma: float, target: float, steps: np.ndarray
 ) -> np.ndarray:

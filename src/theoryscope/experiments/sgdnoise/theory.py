@@ -141,7 +141,7 @@ def _predict_manifold(config: Config) -> Theory:
     return Theory("manifold", {
         "step": steps, "zeta0": zeta0, "zeta": lead, "zeta_refined": refined,
         "trace_h": 2.0 * y * np.sqrt(1.0 + lead**2),
-        "trace_h_refined": 2.0 * y * np.sqrt(1.0 + refined**2),
+        "trace_h_refined": manifold.trace_h_stationary(refined, eta, sigma, y),
         "rate": eta**2 * sigma**2, "rate_refined_start": float(manifold.drift_rate(zeta0, eta, sigma, y)),
         "stable": stable, "path_a": pa, "path_b": pb,
         "manifold_a": math.sqrt(y) * np.exp(s), "manifold_b": math.sqrt(y) * np.exp(-s),
