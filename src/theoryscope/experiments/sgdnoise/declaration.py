@@ -4,6 +4,8 @@ loads at import."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from theoryscope.experiments.sgdnoise import studies
 from theoryscope.experiments.sgdnoise.config import (
     BLANC,
@@ -203,6 +205,20 @@ FIGURES = (
         ),
     ),
 )  # fmt: skip
+
+
+
+def _only(figure: Figure) -> Figure:
+    """The figure with its ``when`` on every curve too (drawn for another mode, it stays empty)."""
+    when = figure.when
+    panels = tuple(
+        replace(panel, curves=tuple(c if c.when else replace(c, when=when) for c in panel.curves))
+        for panel in figure.panels
+    )
+    return replace(figure, panels=panels)
+
+
+FIGURES = tuple(_only(f) for f in FIGURES)
 
 METRICS = (
     Metric("ratio1", "FDR1 ratio (half-running, final)", "agreement.ratio1",
