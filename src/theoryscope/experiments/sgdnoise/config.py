@@ -190,6 +190,10 @@ class Config(ExperimentConfig):
     def _mode_rules(self) -> Config:
         """Bounds that depend on the mode or on another field."""
         steps, records = int(self.steps or 0), int(self.records)
+        if records > steps:
+            raise ConfigError(
+                "records", f"got {records:,}; allowed: an integer from 2 to steps ({steps:,})"
+            )
         if steps % records != 0:
             raise ConfigError(
                 "steps", f"got {steps:,}; allowed: a multiple of records ({records:,})"

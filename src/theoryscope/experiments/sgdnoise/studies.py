@@ -52,6 +52,8 @@ _F64 = CliInput("float64", "Run in float64 (default float32).", flag=True,
 
 
 def _multiple(steps: int, records: int) -> None:
+    if records > steps:
+        raise ConfigError("records", f"got {records:,}; allowed: 2 to steps ({steps:,})")
     if steps % records != 0:
         raise ConfigError("steps", f"got {steps:,}; allowed: a multiple of records ({records:,})")
 
