@@ -74,8 +74,12 @@ def main() -> None:
         f"|B| = {cfg.batch}): {args.chains} chains x {args.steps} steps "
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cpus)"
     )
-    print(f"  loop over chains (baseline): {t_loop:8.3f} s   {chain_steps / t_loop:12,.0f} chain-steps/s")
-    print(f"  vmap over chains:            {t_vmap:8.3f} s   {chain_steps / t_vmap:12,.0f} chain-steps/s")
+    print(
+        f"  loop over chains (baseline): {t_loop:8.3f} s   {chain_steps / t_loop:12,.0f} chain-steps/s"
+    )
+    print(
+        f"  vmap over chains:            {t_vmap:8.3f} s   {chain_steps / t_vmap:12,.0f} chain-steps/s"
+    )
     met = "met" if speedup >= args.target else "not met"
     print(f"  speed-up x{speedup:.2f} (target x{args.target:g}: {met})")
     print(

@@ -87,7 +87,9 @@ def test_chunks_stream_every_record_and_stop_on_request():
     calls = []
     stopped = sgdnoise.simulate(cfg, seed=0, should_stop=lambda: calls.append(1) or len(calls) > 2)
     assert stopped.status == "interrupted" and 0 < len(stopped.series["step"]) < 20
-    np.testing.assert_array_equal(stopped.series["loss"], run.series["loss"][: len(stopped.series["loss"])])
+    np.testing.assert_array_equal(
+        stopped.series["loss"], run.series["loss"][: len(stopped.series["loss"])]
+    )
 
 
 @pytest.mark.parametrize("mode, lr", [("linreg", 5.0), ("manifold", 1.5)])

@@ -67,13 +67,22 @@ def test_fit_alpha_recovers_the_scale_of_a_q_interpolator(problem):
         assert fit["alpha"] == pytest.approx(alpha, rel=1e-3) and fit["distance"] < 1e-5
 
 
-def test_gd_loss_integral_ends_at_the_q_alpha_limit(problem):
+def test_gradient_flow_ends_at_the_q_alpha_limit_keeping_its_scale(problem):
     x, y = problem
-    gd = dg.gd_loss_integral(x, y, 0.1, 0.005, 20_000)
-    assert idiag.rel_dist(gd["beta"], idiag.q_alpha_limit(x, y, 0.1)) < 0.02
-    assert 0 < gd["integral"] < np.inf
-    # GD's own scale stays ~alpha: u v shrinks only by prod (1 - 4 eta^2 (grad L)^2)
-    assert np.all(gd["alpha"] <= 0.1) and np.all(gd["alpha"] > 0.099)
+    flow = dg.flow_loss_integral(x, y, 0.1, 200.0)
+    assert flow["success"] and idiag.rel_dist(flow["beta"], idiag.q_alpha_limit(x, y, 0.1)) < 1e-4
+    np.testing.assert_allclose(flow["alpha"], 0.1, rtol=1e-6)  # u v is conserved by the flow
+    # the loss integral against a fine Euler discretisation of the same flow
+    m, d = x.shape
+    u = v = np.full(d, 0.1)
+    total, dt = 0.0, 1e-3
+    for _ in range(int(20.0 / dt)):
+        r = x @ (u * u - v * v) - y
+        total += dt * 0.5 * float(r @ r) / m
+        g = (r @ x) / m
+        u, v = u * np.exp(-2 * dt * g), v * np.exp(2 * dt * g)
+    short = dg.flow_loss_integral(x, y, 0.1, 20.0)
+    assert short["integral"] == pytest.approx(total, rel=2e-3)
 
 
 def test_sgd_acts_as_a_smaller_scale_than_gd_and_pesme_predicts_it():

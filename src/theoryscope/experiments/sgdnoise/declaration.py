@@ -24,7 +24,7 @@ MLP = {"mode": ["mlp"]}
 DIAGONAL = {"mode": ["diagonal"]}
 MANIFOLD = {"mode": ["manifold"]}
 
-FIGURES = (
+_FIGURES = (
     Figure(
         name="fdr",
         title="Fluctuation-dissipation relations of SGD (half-running averages; exact linreg "
@@ -207,7 +207,6 @@ FIGURES = (
 )  # fmt: skip
 
 
-
 def _only(figure: Figure) -> Figure:
     """The figure with its ``when`` on every curve too (drawn for another mode, it stays empty)."""
     when = figure.when
@@ -218,7 +217,7 @@ def _only(figure: Figure) -> Figure:
     return replace(figure, panels=panels)
 
 
-FIGURES = tuple(_only(f) for f in FIGURES)
+FIGURES: tuple[Figure, ...] = tuple(_only(f) for f in _FIGURES)
 
 METRICS = (
     Metric("ratio1", "FDR1 ratio (half-running, final)", "agreement.ratio1",
@@ -304,8 +303,9 @@ def step_seconds(config: Config) -> float:
 
 
 def estimate(config: Config) -> Estimate:
-    """Compile (~2 s per run) plus steps x chains x :func:`step_seconds`; the diagonal mode adds
-    its GD run and the alpha fits (~0.5 s each) in the comparison."""
+    """Compile (~2 s per run) plus steps x chains x :func:`step_seconds` (SGD and GD side by side
+    in diagonal); the diagonal theory adds the gradient-flow loss integral (~1 s) and the
+    comparison the alpha fits (~0.5 s each)."""
     steps, chains = int(config.steps or 0), int(config.chains or 1)
     seconds = 2.0 + steps * chains * step_seconds(config)
     d = int(config.d or 1)
@@ -314,7 +314,7 @@ def estimate(config: Config) -> Estimate:
         memory += 8.0 * chains * 10 * (d * d + d) + 8.0 * (d * d + d + 1) ** 2 * 4
         seconds += 1e-9 * (d * d + d + 1) ** 3 * 40
     if config.mode == "diagonal":
-        seconds += steps * (3e-6 + 2e-9 * int(config.m or 1) * d) + 0.5 * (2 * min(chains, 8) + 2)
+        seconds += 1.0 + 0.5 * (2 * min(chains, 8) + 2)  # the flow's loss integral, the fits
         memory += 8.0 * chains * d * 64
     return Estimate(memory_bytes=memory, seconds=seconds, fields=("steps", "chains", "d", "m"))
 

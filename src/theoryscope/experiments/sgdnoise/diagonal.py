@@ -124,22 +124,25 @@ def fit_alpha(x: np.ndarray, y: np.ndarray, beta: np.ndarray, alpha0: float) -> 
     return {"alpha": math.exp(t), "distance": dist(t), "at_edge": bool(best in (0, len(grid) - 1))}
 
 
-def gd_loss_integral(
-    x: np.ndarray, y: np.ndarray, alpha: float, eta: float, steps: int
-) -> dict[str, Any]:
-    """Full-batch GD from u = v = alpha in float64 NumPy: int L dt = eta sum_t L(beta_t), the end
-    point and its exact scale sqrt(u v)."""
+def flow_loss_integral(x: np.ndarray, y: np.ndarray, alpha: float, t_end: float) -> dict[str, Any]:
+    """Gradient flow from u = v = alpha (the eta -> 0 limit of GD, Pesme et al.'s reference):
+    int_0^t_end L dt with d log u/dt = -2 g, d log v/dt = 2 g, g = X^T r / m (LSODA, float64),
+    its end point (the Q_alpha limit once converged) and its scale sqrt(u v) (= alpha exactly)."""
+    from scipy.integrate import solve_ivp
+
     m, d = x.shape
-    u = np.full(d, float(alpha))
-    v = u.copy()
-    total = 0.0
-    with np.errstate(all="ignore"):
-        for _ in range(int(steps)):
-            r = x @ (u * u - v * v) - y
-            total += 0.5 * float(r @ r) / m
-            g = (r @ x) / m
-            u, v = u * (1.0 - 2.0 * eta * g), v * (1.0 + 2.0 * eta * g)
-    return {"integral": eta * total, "beta": u * u - v * v, "alpha": np.sqrt(np.abs(u * v))}
+
+    def rhs(_: float, state: np.ndarray) -> np.ndarray:
+        lu, lv = state[:d], state[d : 2 * d]
+        r = x @ (np.exp(2 * lu) - np.exp(2 * lv)) - y
+        g = (r @ x) / m
+        return np.concatenate([-2.0 * g, 2.0 * g, [0.5 * float(r @ r) / m]])
+
+    start = np.concatenate([np.full(2 * d, math.log(alpha)), [0.0]])
+    sol = solve_ivp(rhs, (0.0, float(t_end)), start, method="LSODA", rtol=1e-9, atol=1e-12)
+    lu, lv = sol.y[:d, -1], sol.y[d : 2 * d, -1]
+    return {"integral": float(sol.y[-1, -1]), "beta": np.exp(2 * lu) - np.exp(2 * lv),
+            "alpha": np.exp(0.5 * (lu + lv)), "success": bool(sol.success)}  # fmt: skip
 
 
 # -- the simulation ----------------------------------------------------------------------------------

@@ -380,7 +380,7 @@ def alpha_eff_estimate(params: AlphaEffParams) -> Estimate:
     cfg = params.config(params.lrs[0], params.batches[0])
     fits = runs * (2 * min(params.chains, 8) + 2)
     seconds = 3.0 + runs * (params.steps * (params.chains + 1) * step_seconds(cfg)) + 0.5 * fits
-    seconds += runs * params.steps * 2e-5  # the theory's GD loss integral (NumPy)
+    seconds += runs * 1.0  # the theory's gradient-flow loss integral (SciPy)
     return Estimate(memory_bytes=64e6 + 8.0 * params.records * params.chains * params.d * 4,
                     seconds=seconds, fields=("steps", "chains", "lrs", "batches", "d"))  # fmt: skip
 

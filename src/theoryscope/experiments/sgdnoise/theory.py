@@ -4,8 +4,9 @@
               stationary covariance and its small-eta closed form, the predicted equilibration
               step (:mod:`.linreg_theory`)
     mlp       both FDR ratios -> 1 at stationarity (FDR1 exactly, FDR2 up to O(eta^2))
-    diagonal  GD's limit Q_alpha; SGD's alpha_inf (Pesme et al. 2021) from GD's loss integral
-              (a priori) and, in the comparison, from the run's own loss integral (:mod:`.diagonal`)
+    diagonal  GD's limit Q_alpha; SGD's alpha_inf (Pesme et al. 2021) from gradient flow's loss
+              integral (a priori) and, in the comparison, from the run's own loss integral
+              (:mod:`.diagonal`)
     manifold  zeta(k) = zeta_0 exp(-eta^2 sigma^2 k) and its finite-eta refinement (:mod:`.manifold`)
 
 Every prediction needs only the config (the data follow ``data_seed``).
@@ -106,14 +107,14 @@ def _predict_diagonal(config: Config) -> Theory:
     alpha, eta, p = float(config.alpha), float(config.lr or 0.0), config.p
     l1, l2 = idiag.min_l1(x, y), idiag.min_l2(x, y)
     limit = idiag.q_alpha_limit(x, y, alpha)
-    gd = dg.gd_loss_integral(x, y, alpha, eta, int(config.steps or 0))
+    gd = dg.flow_loss_integral(x, y, alpha, eta * int(config.steps or 0))
     diag = np.mean(x * x, axis=0)
     prior = dg.pesme_alpha(alpha, eta, p, float(config.batch or 1), diag, gd["integral"])
     out: dict[str, Any] = {
         "alpha": alpha, "beta_star": beta_star, "beta_l1": l1, "beta_l2": l2,
         "beta_limit": limit, "diag_xtx": diag,
         "limit_to_l1": idiag.rel_dist(limit, l1), "limit_to_l2": idiag.rel_dist(limit, l2),
-        "integral_gd": gd["integral"], "alpha_prior": prior, "alpha_prior_geo": float(dg._geo(prior)),
+        "integral_flow": gd["integral"], "alpha_prior": prior, "alpha_prior_geo": float(dg._geo(prior)),
         "coordinate": np.arange(x.shape[1], dtype=np.float64),
     }  # fmt: skip
     if np.isfinite(gd["integral"]):
