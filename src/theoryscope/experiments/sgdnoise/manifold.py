@@ -205,15 +205,20 @@ def simulate_manifold(
         summary["final_zeta"] = float(series["zeta"][-1])
         summary["final_zeta_se"] = float(series["zeta_se"][-1])
         summary["final_trace_h"] = float(series["trace_h"][-1])
-        summary["rate_measured"] = measured_rate(series["step"], series["zeta"])
+        floor = 1e3 * float(np.finfo(np.float64 if config.dtype == "float64" else np.float32).eps)
+        summary["rate_measured"] = measured_rate(series["step"], series["zeta"], floor)
+        summary["rate_floor"] = floor
     summary.update({f"final_chain_{k}": v for k, v in final.items()})
     return finish(config, seed, stream, series, summary, started)
 
 
-def measured_rate(steps: np.ndarray, zeta: np.ndarray) -> float | None:
-    """Least-squares slope of -log|mean zeta| against the step (per-step decay rate); None with
-    fewer than 2 positive records or a sign change."""
+def measured_rate(steps: np.ndarray, zeta: np.ndarray, floor: float = 0.0) -> float | None:
+    """Least-squares slope of -log|mean zeta| against the step (per-step decay rate) over the
+    records with |zeta| > ``floor`` (below it the arithmetic's rounding of a^2 - b^2 dominates);
+    None with fewer than 2 such records or a sign change among them."""
     steps, zeta = np.asarray(steps, dtype=np.float64), np.asarray(zeta, dtype=np.float64)
+    keep = np.abs(zeta) > floor
+    steps, zeta = steps[keep], zeta[keep]
     if len(steps) < 2 or not (np.all(zeta > 0) or np.all(zeta < 0)):
         return None
     slope = np.polyfit(steps, np.log(np.abs(zeta)), 1)[0]
