@@ -127,6 +127,7 @@ _BUILTIN = {
     "hessian": "theoryscope.experiments.hessian",
     "linregions": "theoryscope.experiments.linregions",
     "deeplinear_init": "theoryscope.experiments.deeplinear_init",
+    "sgdnoise": "theoryscope.experiments.sgdnoise",
 }
 
 
