@@ -353,7 +353,7 @@ def _mehler_path(act, all_layers, bound, cn, s1, s2, cws, cbs, dtype, shape):
         f, g, _ = mehler.layer_maps(
             act, s1[layer], s2[layer], c, qmax=bound, dtype=dtype, exact=exact
         )
-        c, t = _affine(c, t, f, g, cws[layer + 1], cbs[layer + 1])
+        c, t = _affine(c, t, jnp.asarray(f), jnp.asarray(g), cws[layer + 1], cbs[layer + 1])
         if all_layers:
             ks.append(c)
             ts.append(t)

@@ -69,8 +69,11 @@ def hermite_table(levels: int, kmax: int) -> tuple[np.ndarray, np.ndarray, np.nd
 @partial(jax.jit, static_argnames=("act", "levels", "kmax"))
 def coefficients(
     act: Activation, q: Array, levels: int, kmax: int
-) -> tuple[Array, Array, Array, Array]:
-    """alpha (n, kmax), beta (n, kmax) and the energies E[sigma^2], E[sigma'^2] for variances q (n,).
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Hermite coefficients and tails for variances q (n,).
+
+    Returns alpha (n, kmax), beta (n, kmax), the log tails (n, len(K_CHOICES)) (the larger of
+    those of F and G, :func:`log_tails`) and the energies E[sigma^2], E[sigma'^2] (n,).
 
     The integrand is symmetrized: E[g(sqrt(q) z) h_k(z)] = sum_z w [g(x) + (-1)^k g(-x)] h_k(z).
     """
@@ -89,7 +92,8 @@ def coefficients(
 
     alpha, e_f = project(act.fn)
     beta, e_g = project(act.d1)
-    return alpha, beta, e_f, e_g
+    lt = jnp.maximum(log_tails(alpha, e_f, K_CHOICES), log_tails(beta, e_g, K_CHOICES))
+    return alpha, beta, lt, e_f, e_g
 
 
 def log_tails(coef: Array, energy: Array, ks: tuple[int, ...]) -> Array:
@@ -104,38 +108,58 @@ def log_tails(coef: Array, energy: Array, ks: tuple[int, ...]) -> Array:
     return jnp.log(jnp.maximum(tails, TAIL_FLOOR))
 
 
-@partial(jax.jit, static_argnames=("ks",))
-def failures(
-    rho: Array, lt1: Array, lt2: Array, log_tol: float, ks: tuple[int, ...]
-) -> Array:
-    """Number of pairs with |rho| < 1 whose bound exceeds tol, for each K in ks."""
-    la = jnp.log(jnp.maximum(jnp.abs(rho), 1e-300))
-    inner = jnp.abs(rho) < 1.0
-    out = []
-    for i, k in enumerate(ks):
-        bad = k * la + 0.5 * (lt1[..., i] + lt2[..., i]) > log_tol
-        out.append(jnp.sum(bad & inner))
-    return jnp.stack(out)
+def choose_k(rho: np.ndarray, lt1: np.ndarray, lt2: np.ndarray, log_tol: float, total: int) -> int:
+    """Index into K_CHOICES of the shortest series that leaves at most the budget of pairs.
+
+    ``rho``, ``lt1``, ``lt2`` describe a sample of the layer's pairs (log tails on the last
+    axis); the budget :func:`fallback_budget` of ``total`` pairs is scaled to the sample. The
+    exact test, pair by pair, is made afterwards in :func:`_layer`.
+    """
+    la = np.log(np.maximum(np.abs(rho), 1e-300))
+    inner = np.abs(rho) < 1.0
+    budget = fallback_budget(total) * rho.size / max(total, 1)
+    for i, k in enumerate(K_CHOICES):
+        bad = (k * la + 0.5 * (lt1[..., i] + lt2[..., i]) > log_tol) & inner
+        if np.count_nonzero(bad) <= budget:
+            return i
+    return len(K_CHOICES) - 1
 
 
-@partial(jax.jit, static_argnames=("k",))
-def series(
-    a1: Array, a2: Array, b1: Array, b2: Array, rho: Array, k: int
-) -> tuple[Array, Array]:
-    """sum_{j<k} a1_j a2_j rho^j and sum_{j<k} b1_j b2_j rho^j by Horner (one fused loop)."""
+@partial(jax.jit, static_argnames=("k", "k_index"))
+def _layer(
+    a1: Array,
+    a2: Array,
+    b1: Array,
+    b2: Array,
+    t1: Array,
+    t2: Array,
+    q1: Array,
+    q2: Array,
+    c: Array,
+    log_tol: float,
+    k: int,
+    k_index: int,
+) -> tuple[Array, Array, Array]:
+    """The two K-term series by Horner (one fused loop) and the per-pair acceptance.
+
+    Coefficient arrays have K first: a1 (K, *shape1), a2 (K, *shape2); t1, t2 are the log tails
+    at K (shapes of q1, q2).
+    """
+    _, rho = safe_rho(q1, q2, c)
     f = jnp.zeros_like(rho)
     g = jnp.zeros_like(rho)
     for j in range(k - 1, -1, -1):
-        f = f * rho + a1[..., j] * a2[..., j]
-        g = g * rho + b1[..., j] * b2[..., j]
-    return f, g
-
-
-@partial(jax.jit, static_argnames=("k_index", "k"))
-def accepted(rho: Array, lt1: Array, lt2: Array, log_tol: float, k_index: int, k: int) -> Array:
-    """Pairs whose truncation bound at K = k is below tol (at |rho| = 1 only if tails vanish)."""
+        f = f * rho + a1[j] * a2[j]
+        g = g * rho + b1[j] * b2[j]
     la = jnp.log(jnp.maximum(jnp.abs(rho), 1e-300))
-    return k * la + 0.5 * (lt1[..., k_index] + lt2[..., k_index]) <= log_tol
+    ok = k * la + 0.5 * (t1 + t2) <= log_tol
+    return f, g, ok
+
+
+def _sample(shape: tuple[int, ...], size: int = 2**17) -> tuple[np.ndarray, ...]:
+    total = int(np.prod(shape))
+    step = max(1, total // size)
+    return np.unravel_index(np.arange(0, total, step), shape)
 
 
 def layer_maps(
@@ -147,52 +171,73 @@ def layer_maps(
     qmax: float,
     dtype: str,
     exact: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-) -> tuple[Array, Array, dict[str, int]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """(F, G) for all pairs of one layer; ``exact(q1, q2, c, rho)`` handles the leftover pairs.
 
-    q1 and q2 are the layer's variances, broadcastable against c. Returns F, G (shape of c)
-    and counts: the K used, the pairs left to ``exact``.
+    q1 and q2 are the layer's variances, broadcastable against c. Returns F, G (NumPy arrays of
+    the shape of c) and counts: the K used and the pairs left to ``exact``. Pairs on the
+    diagonal (rho = 1 and q1 = q2) take the energies E[sigma^2], E[sigma'^2] directly.
     """
     levels = line_levels(qmax)
     kmax = K_CHOICES[-1]
     jd = jnp.float64 if dtype == "float64" else jnp.float32
-    u1, inv1 = np.unique(np.asarray(q1, float).ravel(), return_inverse=True)
-    u2, inv2 = np.unique(np.asarray(q2, float).ravel(), return_inverse=True)
+    q1 = np.asarray(q1, float)
+    q2 = np.asarray(q2, float)
+    u1, inv1 = np.unique(q1.ravel(), return_inverse=True)
+    u2, inv2 = np.unique(q2.ravel(), return_inverse=True)
     with jax.enable_x64(True):  # coefficients and tails in float64, whatever the run's dtype
-        pieces = []
-        for u in (u1, u2):
-            al, be, ef, eg = coefficients(act, jnp.asarray(u), levels, kmax)
-            lt = jnp.maximum(log_tails(al, ef, K_CHOICES), log_tails(be, eg, K_CHOICES))
-            pieces.append((np.asarray(al), np.asarray(be), np.asarray(lt)))
-    (a1, b1, lt1), (a2, b2, lt2) = pieces
-    shape1, shape2 = np.shape(q1), np.shape(q2)
-    a1, b1, lt1 = (v[inv1].reshape(*shape1, -1) for v in (a1, b1, lt1))
-    a2, b2, lt2 = (v[inv2].reshape(*shape2, -1) for v in (a2, b2, lt2))
-    q1j, q2j = jnp.asarray(q1, jd), jnp.asarray(q2, jd)
-    _, rho = safe_rho(q1j, q2j, c)
+        first = [np.asarray(v) for v in coefficients(act, jnp.asarray(u1), levels, kmax)]
+        same = u1.shape == u2.shape and np.array_equal(u1, u2)
+        second = first if same else [np.asarray(v) for v in coefficients(act, jnp.asarray(u2), levels, kmax)]
+    shape = np.broadcast_shapes(q1.shape, q2.shape, np.shape(c))
     log_tol = math.log(TOL[dtype])
-    lt1j, lt2j = jnp.asarray(lt1, jd), jnp.asarray(lt2, jd)
-    fails = np.asarray(failures(rho, lt1j, lt2j, log_tol, K_CHOICES))
-    budget = fallback_budget(int(rho.size))
-    choice = next((i for i, n in enumerate(fails) if n <= budget), len(K_CHOICES) - 1)
-    k = K_CHOICES[choice]
-    f, g = series(
-        jnp.asarray(a1[..., :k], jd),
-        jnp.asarray(a2[..., :k], jd),
-        jnp.asarray(b1[..., :k], jd),
-        jnp.asarray(b2[..., :k], jd),
-        rho,
-        k,
+    # choose K on a sample of pairs
+    idx = _sample(shape)
+    q1s, q2s = np.broadcast_to(q1, shape)[idx], np.broadcast_to(q2, shape)[idx]
+    cs = np.asarray(c)[idx] if np.shape(c) == shape else np.broadcast_to(np.asarray(c), shape)[idx]
+    den = np.sqrt(q1s * q2s)
+    rho_s = np.clip(np.where(den > 0, cs / np.where(den > 0, den, 1.0), 0.0), -1.0, 1.0)
+    tiny = 4.0 * float(jnp.finfo(jd).eps)  # snapped to +-1 as in safe_rho
+    rho_s = np.where(np.abs(rho_s) > 1.0 - tiny, np.sign(rho_s), rho_s)
+    lt_s1 = first[2][inv1.reshape(q1.shape)]
+    lt_s2 = second[2][inv2.reshape(q2.shape)]
+    choice = choose_k(
+        rho_s,
+        np.broadcast_to(lt_s1, (*shape, lt_s1.shape[-1]))[idx],
+        np.broadcast_to(lt_s2, (*shape, lt_s2.shape[-1]))[idx],
+        log_tol,
+        int(np.prod(shape)),
     )
-    ok = np.asarray(accepted(rho, lt1j, lt2j, log_tol, choice, k))
-    bad = np.flatnonzero(~ok)
+    k = K_CHOICES[choice]
+
+    def side(coefs: list[np.ndarray], inv: np.ndarray, q: np.ndarray) -> list[Array]:
+        al, be, lt = coefs[0], coefs[1], coefs[2]
+        a = np.moveaxis(al[:, :k][inv].reshape(*q.shape, k), -1, 0)
+        b = np.moveaxis(be[:, :k][inv].reshape(*q.shape, k), -1, 0)
+        t = lt[:, choice][inv].reshape(q.shape)
+        return [jnp.asarray(a, jd), jnp.asarray(b, jd), jnp.asarray(t, jd)]
+
+    a1, b1, t1 = side(first, inv1, q1)
+    a2, b2, t2 = side(second, inv2, q2)
+    f, g, ok = _layer(
+        a1, a2, b1, b2, t1, t2, jnp.asarray(q1, jd), jnp.asarray(q2, jd), c, log_tol, k, choice
+    )
+    f, g = np.array(f), np.array(g)  # writable copies
+    bad = np.flatnonzero(~np.asarray(ok))
     if bad.size:
-        shape = rho.shape
-        q1b = np.broadcast_to(np.asarray(q1, float), shape).ravel()[bad]
-        q2b = np.broadcast_to(np.asarray(q2, float), shape).ravel()[bad]
-        cb_ = np.asarray(jnp.broadcast_to(c, shape)).ravel()[bad]
-        rb = np.asarray(rho).ravel()[bad]
-        fb, gb = exact(q1b, q2b, cb_, rb)
-        f = f.ravel().at[bad].set(jnp.asarray(fb, jd)).reshape(shape)
-        g = g.ravel().at[bad].set(jnp.asarray(gb, jd)).reshape(shape)
+        q1b = np.broadcast_to(q1, shape).ravel()[bad]
+        q2b = np.broadcast_to(q2, shape).ravel()[bad]
+        cb_ = np.broadcast_to(np.asarray(c), shape).ravel()[bad]
+        with jax.enable_x64(dtype == "float64"):
+            rb = np.asarray(safe_rho(jnp.asarray(q1b, jd), jnp.asarray(q2b, jd), jnp.asarray(cb_, jd))[1])
+        diag = (rb == 1.0) & (q1b == q2b)
+        if np.any(diag):  # rho = 1, q1 = q2: E[sigma(u)^2] and E[sigma'(u)^2]
+            pos = np.searchsorted(u1, q1b[diag])
+            np.put(f, bad[diag], first[3][pos])
+            np.put(g, bad[diag], first[4][pos])
+        rest = ~diag
+        if np.any(rest):
+            fb, gb = exact(q1b[rest], q2b[rest], cb_[rest], rb[rest])
+            np.put(f, bad[rest], fb)
+            np.put(g, bad[rest], gb)
     return f, g, {"k": k, "exact_pairs": int(bad.size)}

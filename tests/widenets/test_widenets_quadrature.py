@@ -1,0 +1,158 @@
+"""The adaptive quadrature rules against an independent reference at large variances (spec 2).
+
+The reference is nested adaptive quadrature (``scipy.integrate.quad`` at 1e-13) in Cartesian
+coordinates, u = sqrt(q1) z1, v = sqrt(q2) (rho z1 + sqrt(1 - rho^2) z2), with breakpoints
+where u or v changes sign: a different coordinate system and a different algorithm from the
+polar Gauss rule under test. Its own accuracy is checked on erf, whose maps are known exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate
+
+from theoryscope.experiments.widenets.activations import get_activation
+from theoryscope.experiments.widenets.closed_forms import erf_maps
+from theoryscope.experiments.widenets.mehler import coefficients as mehler_coefficients
+from theoryscope.experiments.widenets.quadrature import (
+    line_expect,
+    line_levels,
+    line_maps,
+    polar_maps,
+    polar_rule,
+)
+
+
+def _phi(z: float) -> float:
+    return math.exp(-z * z / 2.0) / math.sqrt(2.0 * math.pi)
+
+
+def reference(f, q1: float, q2: float, c: float, tol: float = 1e-13) -> float:
+    """E[f(u) f(v)] by nested scipy.integrate.quad (module docstring)."""
+    a, b = math.sqrt(q1), math.sqrt(q2)
+    rho = max(-1.0, min(1.0, c / (a * b)))
+    s = math.sqrt(max(0.0, (1.0 - rho) * (1.0 + rho)))
+
+    def inner(z1: float) -> float:
+        m, sd = b * rho * z1, b * s
+        if sd == 0.0:
+            return f(m)
+        z0 = -m / sd
+        pts = [p for p in sorted({z0, 0.0}) if -12.0 < p < 12.0]
+        val, _ = integrate.quad(
+            lambda z2: _phi(z2) * f(m + sd * z2), -12, 12, points=pts, epsabs=tol, epsrel=tol, limit=400
+        )
+        return val
+
+    val, _ = integrate.quad(
+        lambda z1: _phi(z1) * f(a * z1) * inner(z1), -12, 12, points=[0.0], epsabs=tol, epsrel=tol, limit=400
+    )
+    return val
+
+
+def _sech2(z: float) -> float:
+    return 1.0 / math.cosh(z) ** 2 if abs(z) < 300 else 0.0
+
+
+def _softplus(z: float) -> float:
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+SCALAR = {"tanh": (math.tanh, _sech2), "softplus": (_softplus, _sigmoid)}
+
+
+def _polar(name, q1, q2, c):
+    act = get_activation(name)
+    with jax.enable_x64(True):
+        f, g = polar_maps(act.fn, act.d1, np.asarray(q1), np.asarray(q2), np.asarray(c))
+        return np.asarray(f), np.asarray(g)
+
+
+def test_reference_reproduces_the_erf_closed_form_at_large_variance():
+    for q1, q2, rho in ((1e4, 6e3, 0.3), (1e4, 200.0, 0.9999), (3e3, 2e3, -0.7)):
+        c = rho * math.sqrt(q1 * q2)
+        with jax.enable_x64(True):
+            f, g = (float(v) for v in erf_maps(jnp.asarray(q1), jnp.asarray(q2), jnp.asarray(c)))
+        assert abs(reference(math.erf, q1, q2, c) - f) < 1e-12
+        deriv = lambda z: 2.0 / math.sqrt(math.pi) * math.exp(-z * z)  # noqa: E731
+        assert abs(reference(deriv, q1, q2, c) - g) < 1e-12
+
+
+@pytest.mark.parametrize(("name", "q"), [("tanh", 4.0), ("tanh", 30.0), ("tanh", 1e4), ("softplus", 1e3)])
+def test_polar_rule_matches_the_reference_at_large_variance(name, q):
+    # the old fixed rule was off by 1e-6 (tanh G, q = 4) to 1e-3 (q = 100)
+    rng = np.random.default_rng(int(q))
+    f_ref, g_ref = SCALAR[name]
+    cases = []
+    for rho in (0.3, -0.7, 0.9999):
+        q1, q2 = q * rng.uniform(0.5, 1.0), q * rng.uniform(0.05, 1.0)
+        cases.append((q1, q2, rho * math.sqrt(q1 * q2)))
+    q1, q2, c = (np.array(v) for v in zip(*cases, strict=True))
+    f, g = _polar(name, q1, q2, c)
+    scale = max(1.0, q) if name == "softplus" else 1.0  # softplus^2 grows like q
+    for i, (a, b, cc) in enumerate(cases):
+        assert abs(f[i] - reference(f_ref, a, b, cc)) < 1e-10 * scale, (name, q, i)
+        assert abs(g[i] - reference(g_ref, a, b, cc)) < 1e-10, (name, q, i)
+
+
+def test_polar_rule_is_exact_for_relu_at_any_variance():
+    act = get_activation("relu")
+    rng = np.random.default_rng(0)
+    q1, q2 = rng.uniform(0.01, 1e5, 10), rng.uniform(0.01, 1e5, 10)
+    c = rng.uniform(-1, 1, 10) * np.sqrt(q1 * q2)
+    with jax.enable_x64(True):
+        f, g = polar_maps(act.fn, act.d1, q1, q2, c)
+        fe, ge = act.maps(q1, q2, c)
+    assert np.max(np.abs(np.asarray(f) - np.asarray(fe)) / np.sqrt(q1 * q2)) < 1e-12
+    assert np.max(np.abs(np.asarray(g) - np.asarray(ge))) < 1e-12
+
+
+def test_line_rule_and_rho_one_pairs_match_the_reference():
+    for q in (0.3, 4.0, 1e3, 1e5):
+        with jax.enable_x64(True):
+            e = float(line_expect(lambda z: jnp.tanh(z) ** 2, np.asarray(q)))
+        ref, _ = integrate.quad(
+            lambda z: _phi(z) * math.tanh(math.sqrt(q) * z) ** 2, -12, 12, points=[0.0], epsabs=1e-14, limit=400
+        )
+        assert abs(e - ref) < 1e-12, q
+    act = get_activation("tanh")
+    q1, q2 = np.array([3.0, 500.0]), np.array([0.5, 20.0])
+    with jax.enable_x64(True):
+        f, _ = line_maps(act.fn, act.d1, q1, q2, np.array([1.0, -1.0]))
+    for i, sgn in enumerate((1.0, -1.0)):
+        a, b = math.sqrt(q1[i]), sgn * math.sqrt(q2[i])
+        ref, _ = integrate.quad(
+            lambda z, a=a, b=b: _phi(z) * math.tanh(a * z) * math.tanh(b * z), -12, 12, points=[0.0], epsabs=1e-14, limit=400
+        )
+        assert abs(float(f[i]) - ref) < 1e-12
+
+
+@pytest.mark.parametrize("t", [2.0, 8.0])
+def test_hermite_coefficients_of_cos_are_exact_to_degree_128(t):
+    # E[cos(t z) He_k(z)] = Re(i^k) t^k exp(-t^2/2): for t = 8 the mass sits at k ~ 64
+    act = get_activation("cos")
+    with jax.enable_x64(True):
+        alpha, beta, _, e_f, e_g = mehler_coefficients(act, jnp.asarray([t * t]), line_levels(t * t), 128)
+    k = np.arange(128)
+    log_mag = -t * t / 2 + k * math.log(t) - 0.5 * np.array([math.lgamma(j + 1) for j in k])
+    exact_a = np.exp(log_mag) * np.real(1j**k)
+    exact_b = -np.exp(log_mag) * np.imag(1j**k)  # sigma' = -sin
+    assert np.max(np.abs(np.asarray(alpha)[0] - exact_a)) < 1e-13
+    assert np.max(np.abs(np.asarray(beta)[0] - exact_b)) < 1e-13
+    assert abs(float(e_f[0]) - (1 + math.exp(-2 * t * t)) / 2) < 1e-14  # E[cos^2]
+
+
+def test_node_counts_grow_with_the_variance_bound():
+    rules = [polar_rule(q) for q in (0.1, 4.0, 5.0, 32.0, 100.0, 1e4, 1e6, math.inf)]
+    points = [r.points for r in rules]
+    assert points == sorted(points)
+    assert rules[0] == rules[1] and rules[0].points <= 6144  # no dearer than the old fixed rule
