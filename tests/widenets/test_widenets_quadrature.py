@@ -1,9 +1,9 @@
 """The adaptive quadrature rules against an independent reference at large variances (spec 2).
 
-The reference is nested adaptive quadrature (``scipy.integrate.quad`` at 1e-13) in Cartesian
-coordinates, u = sqrt(q1) z1, v = sqrt(q2) (rho z1 + sqrt(1 - rho^2) z2), with breakpoints
-where u or v changes sign: a different coordinate system and a different algorithm from the
-polar Gauss rule under test. Its own accuracy is checked on erf, whose maps are known exactly.
+The reference (``gauss_reference``, tests/widenets/conftest.py) is nested adaptive quadrature
+(``scipy.integrate.quad`` at 1e-13) in Cartesian coordinates with breakpoints where u or v
+changes sign: a different coordinate system and a different algorithm from the polar Gauss rule
+under test. Its own accuracy is checked on erf, whose maps are known exactly.
 """
 
 from __future__ import annotations
@@ -32,29 +32,6 @@ def _phi(z: float) -> float:
     return math.exp(-z * z / 2.0) / math.sqrt(2.0 * math.pi)
 
 
-def reference(f, q1: float, q2: float, c: float, tol: float = 1e-13) -> float:
-    """E[f(u) f(v)] by nested scipy.integrate.quad (module docstring)."""
-    a, b = math.sqrt(q1), math.sqrt(q2)
-    rho = max(-1.0, min(1.0, c / (a * b)))
-    s = math.sqrt(max(0.0, (1.0 - rho) * (1.0 + rho)))
-
-    def inner(z1: float) -> float:
-        m, sd = b * rho * z1, b * s
-        if sd == 0.0:
-            return f(m)
-        z0 = -m / sd
-        pts = [p for p in sorted({z0, 0.0}) if -12.0 < p < 12.0]
-        val, _ = integrate.quad(
-            lambda z2: _phi(z2) * f(m + sd * z2), -12, 12, points=pts, epsabs=tol, epsrel=tol, limit=400
-        )
-        return val
-
-    val, _ = integrate.quad(
-        lambda z1: _phi(z1) * f(a * z1) * inner(z1), -12, 12, points=[0.0], epsabs=tol, epsrel=tol, limit=400
-    )
-    return val
-
-
 def _sech2(z: float) -> float:
     return 1.0 / math.cosh(z) ** 2 if abs(z) < 300 else 0.0
 
@@ -77,18 +54,18 @@ def _polar(name, q1, q2, c):
         return np.asarray(f), np.asarray(g)
 
 
-def test_reference_reproduces_the_erf_closed_form_at_large_variance():
+def test_reference_reproduces_the_erf_closed_form_at_large_variance(gauss_reference):
     for q1, q2, rho in ((1e4, 6e3, 0.3), (1e4, 200.0, 0.9999), (3e3, 2e3, -0.7)):
         c = rho * math.sqrt(q1 * q2)
         with jax.enable_x64(True):
             f, g = (float(v) for v in erf_maps(jnp.asarray(q1), jnp.asarray(q2), jnp.asarray(c)))
-        assert abs(reference(math.erf, q1, q2, c) - f) < 1e-12
+        assert abs(gauss_reference(math.erf, q1, q2, c) - f) < 1e-12
         deriv = lambda z: 2.0 / math.sqrt(math.pi) * math.exp(-z * z)  # noqa: E731
-        assert abs(reference(deriv, q1, q2, c) - g) < 1e-12
+        assert abs(gauss_reference(deriv, q1, q2, c) - g) < 1e-12
 
 
 @pytest.mark.parametrize(("name", "q"), [("tanh", 4.0), ("tanh", 30.0), ("tanh", 1e4), ("softplus", 1e3)])
-def test_polar_rule_matches_the_reference_at_large_variance(name, q):
+def test_polar_rule_matches_the_reference_at_large_variance(name, q, gauss_reference):
     # the old fixed rule was off by 1e-6 (tanh G, q = 4) to 1e-3 (q = 100)
     rng = np.random.default_rng(int(q))
     f_ref, g_ref = SCALAR[name]
@@ -100,8 +77,8 @@ def test_polar_rule_matches_the_reference_at_large_variance(name, q):
     f, g = _polar(name, q1, q2, c)
     scale = max(1.0, q) if name == "softplus" else 1.0  # softplus^2 grows like q
     for i, (a, b, cc) in enumerate(cases):
-        assert abs(f[i] - reference(f_ref, a, b, cc)) < 1e-10 * scale, (name, q, i)
-        assert abs(g[i] - reference(g_ref, a, b, cc)) < 1e-10, (name, q, i)
+        assert abs(f[i] - gauss_reference(f_ref, a, b, cc)) < 1e-10 * scale, (name, q, i)
+        assert abs(g[i] - gauss_reference(g_ref, a, b, cc)) < 1e-10, (name, q, i)
 
 
 def test_polar_rule_is_exact_for_relu_at_any_variance():

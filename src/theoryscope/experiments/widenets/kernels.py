@@ -99,10 +99,14 @@ def layer_variances(
 
 
 def _bound(q: float) -> float:
-    """A power of 4 at or above q (>= 4): a static variance bound that rarely changes."""
+    """A static variance bound >= q: 4, 32 (the polar rule's first tiers) or a power of 4."""
     if not math.isfinite(q) or q > 1e300:
         return 1e300
-    return 4.0 ** max(1, math.ceil(math.log(max(q, 1.0), 4.0)))
+    if q <= 4.0:
+        return 4.0
+    if q <= 32.0:
+        return 32.0
+    return 4.0 ** math.ceil(math.log(q, 4.0))
 
 
 # -- closed path -------------------------------------------------------------------------------
@@ -222,8 +226,19 @@ def _line_pairs(act, bound, q1, q2, sign):
     return line_maps(act.fn, act.d1, q1, q2, sign, qmax=bound)
 
 
+def _bucket(count: int, cap: int) -> int:
+    """A power of two >= count (at least 8, at most cap): few distinct shapes, few compilations."""
+    return int(min(cap, max(8, 1 << max(0, int(count - 1).bit_length()))))
+
+
 def exact_pairs(
-    act: Activation, q1: np.ndarray, q2: np.ndarray, c: np.ndarray, rho: np.ndarray, bound: float, dtype: str
+    act: Activation,
+    q1: np.ndarray,
+    q2: np.ndarray,
+    c: np.ndarray,
+    rho: np.ndarray,
+    bound: float,
+    dtype: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(F, G) for a flat list of pairs: the line rule where |rho| = 1, the polar rule elsewhere."""
     jd = np.float64 if dtype == "float64" else np.float32
@@ -234,11 +249,10 @@ def exact_pairs(
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             continue
-        size = _chunk(bound) if kind == "polar" else 4 * CHUNK
+        size = _bucket(idx.size, _chunk(bound) if kind == "polar" else 4 * CHUNK)
         for start in range(0, idx.size, size):
             sl = idx[start : start + size]
-            pad = size - sl.size if idx.size > size else 0
-            take = np.concatenate([sl, np.full(pad, sl[0])]) if pad else sl
+            take = np.concatenate([sl, np.full(size - sl.size, sl[0])])
             a, b = q1[take].astype(jd), q2[take].astype(jd)
             if kind == "line":
                 fo, go = _line_pairs(act, bound, a, b, np.sign(rho[take]).astype(jd))

@@ -119,8 +119,9 @@ def _graded_edges(lo: Array, hi: Array, levels: int, dmin: Array) -> Array:
     h = (hi - lo) / 2.0
     if levels == 1:
         return jnp.stack([lo, lo + h, hi], axis=-1)
-    d_in = jnp.maximum(jnp.minimum(h / 2.0 ** (levels - 1), dmin), 1e-300)
-    ratio = (jnp.maximum(h, 1e-300) / d_in) ** (1.0 / (levels - 1))
+    tiny = jnp.finfo(h.dtype).tiny  # an empty panel (theta = 0) gets zero-width sub-panels
+    d_in = jnp.maximum(jnp.minimum(h / 2.0 ** (levels - 1), dmin), tiny)
+    ratio = (jnp.maximum(h, tiny) / d_in) ** (1.0 / (levels - 1))
     d = d_in[..., None] * ratio[..., None] ** jnp.arange(levels, dtype=h.dtype)  # ascending to h
     d = d.at[..., -1].set(h)  # exactly the midpoint
     left = lo[..., None] + d
@@ -133,7 +134,7 @@ def _radial_nodes(qmax: Array, rule: PolarRule) -> tuple[Array, Array]:
     x_np, w_np = _legendre(rule.radial)
     dtype = qmax.dtype
     x, w = jnp.asarray(x_np, dtype), jnp.asarray(w_np, dtype)
-    r0 = jnp.minimum(1.0, jax.lax.rsqrt(jnp.maximum(qmax, 1e-30)))
+    r0 = jnp.minimum(1.0, jax.lax.rsqrt(jnp.maximum(qmax, 1e-30)))  # 1e-30: normal in float32
     g = (RMAX / r0) ** (1.0 / (rule.panels - 1))
     k = jnp.arange(rule.panels - 1, dtype=dtype)
     tops = r0[..., None] * g[..., None] ** k
