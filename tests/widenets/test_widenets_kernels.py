@@ -127,13 +127,26 @@ def test_large_variances_against_an_independent_reference(gauss_reference):
     c = np.array([0.4, -0.8, 0.999]) * np.sqrt(q1 * q2)
     for method in ("quadrature", "mehler"):
         k, t, _ = propagate_pairs(
-            q1, q2, c, activation="tanh", cw=[1.0, 2.0], cb=[0.0, 0.1], depth=2, method=method, dtype="float64"
+            q1,
+            q2,
+            c,
+            activation="tanh",
+            cw=[1.0, 2.0],
+            cb=[0.0, 0.1],
+            depth=2,
+            method=method,
+            dtype="float64",
         )
         for i in range(3):
             f = reference(math.tanh, q1[i], q2[i], c[i])
-            g = reference(lambda z: 1.0 / math.cosh(z) ** 2 if abs(z) < 300 else 0.0, q1[i], q2[i], c[i])
+            g = reference(
+                lambda z: 1.0 / math.cosh(z) ** 2 if abs(z) < 300 else 0.0, q1[i], q2[i], c[i]
+            )
             assert abs(k[i] - (0.1 + 2.0 * f)) < 1e-10, (method, i)
-            assert abs(t[i] - (0.1 + 2.0 * f + 2.0 * g * c[i])) < 1e-10 * max(1.0, abs(c[i])), (method, i)
+            assert abs(t[i] - (0.1 + 2.0 * f + 2.0 * g * c[i])) < 1e-10 * max(1.0, abs(c[i])), (
+                method,
+                i,
+            )
 
 
 @pytest.mark.parametrize("method", ["closed", "quadrature", "mehler"])
@@ -212,7 +225,9 @@ def test_output_covariance_of_random_nets_matches_nngp():
     assert np.all(np.abs(prod.mean(axis=0) - k) < 4 * se + 0.03 * np.abs(k).max())
 
 
-@pytest.mark.parametrize("act", ["gelu", "abs", rectified_monomial(2)], ids=["gelu", "abs", "relu^2"])
+@pytest.mark.parametrize(
+    "act", ["gelu", "abs", rectified_monomial(2)], ids=["gelu", "abs", "relu^2"]
+)
 def test_new_closed_forms_match_random_finite_width_networks(act):
     # output covariance (NNGP) and mean empirical NTK of many width-512 nets against the closed forms
     x = _sphere(3, 3, seed=6)

@@ -64,7 +64,9 @@ def test_reference_reproduces_the_erf_closed_form_at_large_variance(gauss_refere
         assert abs(gauss_reference(deriv, q1, q2, c) - g) < 1e-12
 
 
-@pytest.mark.parametrize(("name", "q"), [("tanh", 4.0), ("tanh", 30.0), ("tanh", 1e4), ("softplus", 1e3)])
+@pytest.mark.parametrize(
+    ("name", "q"), [("tanh", 4.0), ("tanh", 30.0), ("tanh", 1e4), ("softplus", 1e3)]
+)
 def test_polar_rule_matches_the_reference_at_large_variance(name, q, gauss_reference):
     # the old fixed rule was off by 1e-6 (tanh G, q = 4) to 1e-3 (q = 100)
     rng = np.random.default_rng(int(q))
@@ -98,7 +100,12 @@ def test_line_rule_and_rho_one_pairs_match_the_reference():
         with jax.enable_x64(True):
             e = float(line_expect(lambda z: jnp.tanh(z) ** 2, np.asarray(q)))
         ref, _ = integrate.quad(
-            lambda z: _phi(z) * math.tanh(math.sqrt(q) * z) ** 2, -12, 12, points=[0.0], epsabs=1e-14, limit=400
+            lambda z, q=q: _phi(z) * math.tanh(math.sqrt(q) * z) ** 2,
+            -12,
+            12,
+            points=[0.0],
+            epsabs=1e-14,
+            limit=400,
         )
         assert abs(e - ref) < 1e-12, q
     act = get_activation("tanh")
@@ -108,7 +115,12 @@ def test_line_rule_and_rho_one_pairs_match_the_reference():
     for i, sgn in enumerate((1.0, -1.0)):
         a, b = math.sqrt(q1[i]), sgn * math.sqrt(q2[i])
         ref, _ = integrate.quad(
-            lambda z, a=a, b=b: _phi(z) * math.tanh(a * z) * math.tanh(b * z), -12, 12, points=[0.0], epsabs=1e-14, limit=400
+            lambda z, a=a, b=b: _phi(z) * math.tanh(a * z) * math.tanh(b * z),
+            -12,
+            12,
+            points=[0.0],
+            epsabs=1e-14,
+            limit=400,
         )
         assert abs(float(f[i]) - ref) < 1e-12
 
@@ -118,7 +130,9 @@ def test_hermite_coefficients_of_cos_are_exact_to_degree_128(t):
     # E[cos(t z) He_k(z)] = Re(i^k) t^k exp(-t^2/2): for t = 8 the mass sits at k ~ 64
     act = get_activation("cos")
     with jax.enable_x64(True):
-        alpha, beta, _, e_f, e_g = mehler_coefficients(act, jnp.asarray([t * t]), line_levels(t * t), 128)
+        alpha, beta, _, e_f, e_g = mehler_coefficients(
+            act, jnp.asarray([t * t]), line_levels(t * t), 128
+        )
     k = np.arange(128)
     log_mag = -t * t / 2 + k * math.log(t) - 0.5 * np.array([math.lgamma(j + 1) for j in k])
     exact_a = np.exp(log_mag) * np.real(1j**k)

@@ -196,7 +196,9 @@ class Activation:
                     "method", f"no closed form for {self.name!r}; allowed: quadrature"
                 )
             return closed(q1, q2, c)
-        return quad_maps(self.fn, self.d1, q1, q2, c, rule=rule, nodes=nodes, qmax=qmax)
+        f, g = quad_maps(self.fn, self.d1, q1, q2, c, rule=rule, nodes=nodes, qmax=qmax)
+        assert g is not None  # a derivative was passed
+        return f, g
 
 
 def _derivative(fn: Callable[[Array], Array], order: int) -> Callable[[Array], Array]:

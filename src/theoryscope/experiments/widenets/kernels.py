@@ -51,7 +51,6 @@ from theoryscope.experiments.widenets import mehler
 from theoryscope.experiments.widenets.activations import Activation, fast_arccos, get_activation
 from theoryscope.experiments.widenets.quadrature import (
     line_expect,
-    line_levels,
     line_maps,
     polar_maps,
     polar_rule,
@@ -174,7 +173,11 @@ def diagonal_sequences(
         for _ in range(40):
             qs = np.asarray(
                 _diag_scan(
-                    act, bound, jnp.asarray(uniq, jd), jnp.asarray(cws[1:], jd), jnp.asarray(cbs[1:], jd)
+                    act,
+                    bound,
+                    jnp.asarray(uniq, jd),
+                    jnp.asarray(cws[1:], jd),
+                    jnp.asarray(cbs[1:], jd),
                 ),
                 dtype=float,
             )
@@ -563,4 +566,3 @@ def propagate_correlation(
         rho = float(np.clip(k[l] / q, -1.0, 1.0)) if q > 0 else 1.0
         out.append({"l": l + 1, "q": q, "rho": rho})
     return out
-

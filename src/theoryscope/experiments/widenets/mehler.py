@@ -170,7 +170,9 @@ def layer_maps(
     *,
     qmax: float,
     dtype: str,
-    exact: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    exact: Callable[
+        [np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+    ],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """(F, G) for all pairs of one layer; ``exact(q1, q2, c, rho)`` handles the leftover pairs.
 
@@ -188,7 +190,11 @@ def layer_maps(
     with jax.enable_x64(True):  # coefficients and tails in float64, whatever the run's dtype
         first = [np.asarray(v) for v in coefficients(act, jnp.asarray(u1), levels, kmax)]
         same = u1.shape == u2.shape and np.array_equal(u1, u2)
-        second = first if same else [np.asarray(v) for v in coefficients(act, jnp.asarray(u2), levels, kmax)]
+        second = (
+            first
+            if same
+            else [np.asarray(v) for v in coefficients(act, jnp.asarray(u2), levels, kmax)]
+        )
     shape = np.broadcast_shapes(q1.shape, q2.shape, np.shape(c))
     log_tol = math.log(TOL[dtype])
     # choose K on a sample of pairs
@@ -229,7 +235,9 @@ def layer_maps(
         q2b = np.broadcast_to(q2, shape).ravel()[bad]
         cb_ = np.broadcast_to(np.asarray(c), shape).ravel()[bad]
         with jax.enable_x64(dtype == "float64"):
-            rb = np.asarray(safe_rho(jnp.asarray(q1b, jd), jnp.asarray(q2b, jd), jnp.asarray(cb_, jd))[1])
+            rb = np.asarray(
+                safe_rho(jnp.asarray(q1b, jd), jnp.asarray(q2b, jd), jnp.asarray(cb_, jd))[1]
+            )
         diag = (rb == 1.0) & (q1b == q2b)
         if np.any(diag):  # rho = 1, q1 = q2: E[sigma(u)^2] and E[sigma'(u)^2]
             pos = np.searchsorted(u1, q1b[diag])

@@ -138,7 +138,9 @@ def _radial_nodes(qmax: Array, rule: PolarRule) -> tuple[Array, Array]:
     g = (RMAX / r0) ** (1.0 / (rule.panels - 1))
     k = jnp.arange(rule.panels - 1, dtype=dtype)
     tops = r0[..., None] * g[..., None] ** k
-    edges = jnp.concatenate([jnp.zeros_like(r0)[..., None], tops, jnp.full_like(r0, RMAX)[..., None]], -1)
+    edges = jnp.concatenate(
+        [jnp.zeros_like(r0)[..., None], tops, jnp.full_like(r0, RMAX)[..., None]], -1
+    )
     lo, hi = edges[..., :-1], edges[..., 1:]
     mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
     r = mid[..., None] + half[..., None] * x
