@@ -18,10 +18,16 @@ Truncation is certified pair by pair. By Cauchy-Schwarz and Parseval,
 
 and likewise for G. A pair is accepted when that bound is below ``tol`` times
 sqrt(E[sigma(u)^2] E[sigma(v)^2]) (tails are floored at 1e-14 of the energy, above the rounding
-of the subtraction). K is chosen per layer from :data:`K_CHOICES` as the smallest that leaves at
-most :func:`fallback_budget` pairs; the pairs left over (|rho| close to 1, e.g. the diagonal)
-are computed exactly by :func:`~.quadrature.line_maps` when |rho| = 1 and by the polar rule
-otherwise.
+of the subtraction). The pairs left over (|rho| close to 1) are computed exactly: diagonal
+pairs (rho = 1, q1 = q2) from the energies, other |rho| = 1 pairs by the line rule, the rest by
+the polar rule (:func:`.kernels.exact_pairs`).
+
+K is chosen per layer from :data:`K_CHOICES`, on a sample of the pairs, to minimize
+K x pairs + EXACT_COST x (pairs left over): one exact pair costs about as much as 4e5 series
+terms. Coefficients are first computed to degree 128; when that leaves many pairs (relu-like
+activations at large variance, whose coefficients decay slowly, in the ordered phase where
+most correlations approach 1) they are extended to degree 1024 (the line rule integrates
+Hermite polynomials to that degree to ~1e-13, tested).
 """
 
 from __future__ import annotations
@@ -41,16 +47,17 @@ from theoryscope.experiments.widenets.quadrature import line_levels, line_rule
 Array = jax.Array
 
 #: Series lengths tried per layer (each is one compiled Horner loop).
-K_CHOICES = (16, 32, 48, 64, 96, 128)
+K_CHOICES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+#: Degree of the first stage of coefficients (the second goes to K_CHOICES[-1]).
+STAGE1_KMAX = 128
+#: Cost of one pair computed exactly, in series terms of one pair (measured: ~0.8 ms vs ~2 ns).
+EXACT_COST = 4e5
+#: Horner terms unrolled per loop step for K above STAGE1_KMAX.
+BLOCK = 64
 #: Tail floor relative to the energy E[sigma^2] (the Parseval subtraction is exact to ~1e-16).
 TAIL_FLOOR = 1e-14
 #: Accepted truncation bound relative to sqrt(E[sigma(u)^2] E[sigma(v)^2]), by dtype.
 TOL = {"float64": 1e-13, "float32": 1e-8}
-
-
-def fallback_budget(pairs: int) -> int:
-    """Pairs (with |rho| < 1) that may be left to exact per-pair quadrature in one layer."""
-    return max(64, pairs // 10_000)
 
 
 @lru_cache(maxsize=16)
@@ -72,8 +79,8 @@ def coefficients(
 ) -> tuple[Array, Array, Array, Array, Array]:
     """Hermite coefficients and tails for variances q (n,).
 
-    Returns alpha (n, kmax), beta (n, kmax), the log tails (n, len(K_CHOICES)) (the larger of
-    those of F and G, :func:`log_tails`) and the energies E[sigma^2], E[sigma'^2] (n,).
+    Returns alpha (n, kmax), beta (n, kmax), the log tails (n, #K_CHOICES up to kmax) (the
+    larger of those of F and G, :func:`log_tails`) and the energies E[sigma^2], E[sigma'^2].
 
     The integrand is symmetrized: E[g(sqrt(q) z) h_k(z)] = sum_z w [g(x) + (-1)^k g(-x)] h_k(z).
     """
@@ -92,7 +99,8 @@ def coefficients(
 
     alpha, e_f = project(act.fn)
     beta, e_g = project(act.d1)
-    lt = jnp.maximum(log_tails(alpha, e_f, K_CHOICES), log_tails(beta, e_g, K_CHOICES))
+    ks = tuple(k for k in K_CHOICES if k <= kmax)
+    lt = jnp.maximum(log_tails(alpha, e_f, ks), log_tails(beta, e_g, ks))
     return alpha, beta, lt, e_f, e_g
 
 
@@ -108,21 +116,22 @@ def log_tails(coef: Array, energy: Array, ks: tuple[int, ...]) -> Array:
     return jnp.log(jnp.maximum(tails, TAIL_FLOOR))
 
 
-def choose_k(rho: np.ndarray, lt1: np.ndarray, lt2: np.ndarray, log_tol: float, total: int) -> int:
-    """Index into K_CHOICES of the shortest series that leaves at most the budget of pairs.
-
-    ``rho``, ``lt1``, ``lt2`` describe a sample of the layer's pairs (log tails on the last
-    axis); the budget :func:`fallback_budget` of ``total`` pairs is scaled to the sample. The
-    exact test, pair by pair, is made afterwards in :func:`_layer`.
-    """
+def estimate_failures(rho: np.ndarray, lt1: np.ndarray, lt2: np.ndarray, log_tol: float) -> np.ndarray:
+    """Pairs of a sample with |rho| < 1 left over by each series length (last axis of lt1, lt2)."""
     la = np.log(np.maximum(np.abs(rho), 1e-300))
     inner = np.abs(rho) < 1.0
-    budget = fallback_budget(total) * rho.size / max(total, 1)
-    for i, k in enumerate(K_CHOICES):
-        bad = (k * la + 0.5 * (lt1[..., i] + lt2[..., i]) > log_tol) & inner
-        if np.count_nonzero(bad) <= budget:
-            return i
-    return len(K_CHOICES) - 1
+    out = []
+    for i in range(lt1.shape[-1]):
+        bad = (K_CHOICES[i] * la + 0.5 * (lt1[..., i] + lt2[..., i]) > log_tol) & inner
+        out.append(np.count_nonzero(bad))
+    return np.asarray(out, dtype=float)
+
+
+def choose_k(fails: np.ndarray, sample: int, total: int) -> int:
+    """Index into K_CHOICES minimizing K x total + EXACT_COST x (estimated pairs left over)."""
+    scale = total / max(sample, 1)
+    cost = [K_CHOICES[i] * total + EXACT_COST * fails[i] * scale for i in range(fails.size)]
+    return int(np.argmin(cost))
 
 
 @partial(jax.jit, static_argnames=("k", "k_index"))
@@ -146,11 +155,22 @@ def _layer(
     at K (shapes of q1, q2).
     """
     _, rho = safe_rho(q1, q2, c)
+
+    def terms(f: Array, g: Array, top: int | Array, count: int) -> tuple[Array, Array]:
+        for i in range(count):  # terms top-1, top-2, ..., top-count
+            j = top - 1 - i
+            f = f * rho + a1[j] * a2[j]
+            g = g * rho + b1[j] * b2[j]
+        return f, g
+
     f = jnp.zeros_like(rho)
     g = jnp.zeros_like(rho)
-    for j in range(k - 1, -1, -1):
-        f = f * rho + a1[j] * a2[j]
-        g = g * rho + b1[j] * b2[j]
+    if k <= STAGE1_KMAX:
+        f, g = terms(f, g, k, k)
+    else:  # a loop of unrolled blocks keeps the program (and its compile time) small
+        f, g = jax.lax.fori_loop(
+            0, k // BLOCK, lambda b, fg: terms(fg[0], fg[1], k - b * BLOCK, BLOCK), (f, g)
+        )
     la = jnp.log(jnp.maximum(jnp.abs(rho), 1e-300))
     ok = k * la + 0.5 * (t1 + t2) <= log_tol
     return f, g, ok
@@ -181,39 +201,46 @@ def layer_maps(
     diagonal (rho = 1 and q1 = q2) take the energies E[sigma^2], E[sigma'^2] directly.
     """
     levels = line_levels(qmax)
-    kmax = K_CHOICES[-1]
     jd = jnp.float64 if dtype == "float64" else jnp.float32
     q1 = np.asarray(q1, float)
     q2 = np.asarray(q2, float)
     u1, inv1 = np.unique(q1.ravel(), return_inverse=True)
     u2, inv2 = np.unique(q2.ravel(), return_inverse=True)
-    with jax.enable_x64(True):  # coefficients and tails in float64, whatever the run's dtype
-        first = [np.asarray(v) for v in coefficients(act, jnp.asarray(u1), levels, kmax)]
-        same = u1.shape == u2.shape and np.array_equal(u1, u2)
-        second = (
-            first
-            if same
-            else [np.asarray(v) for v in coefficients(act, jnp.asarray(u2), levels, kmax)]
-        )
+    same = u1.shape == u2.shape and np.array_equal(u1, u2)
     shape = np.broadcast_shapes(q1.shape, q2.shape, np.shape(c))
+    total = int(np.prod(shape))
     log_tol = math.log(TOL[dtype])
-    # choose K on a sample of pairs
+    # a sample of the pairs' correlations, snapped to +-1 as in safe_rho
     idx = _sample(shape)
     q1s, q2s = np.broadcast_to(q1, shape)[idx], np.broadcast_to(q2, shape)[idx]
-    cs = np.asarray(c)[idx] if np.shape(c) == shape else np.broadcast_to(np.asarray(c), shape)[idx]
+    cs = np.broadcast_to(np.asarray(c), shape)[idx]
     den = np.sqrt(q1s * q2s)
     rho_s = np.clip(np.where(den > 0, cs / np.where(den > 0, den, 1.0), 0.0), -1.0, 1.0)
-    tiny = 4.0 * float(jnp.finfo(jd).eps)  # snapped to +-1 as in safe_rho
+    tiny = 4.0 * float(jnp.finfo(jd).eps)
     rho_s = np.where(np.abs(rho_s) > 1.0 - tiny, np.sign(rho_s), rho_s)
-    lt_s1 = first[2][inv1.reshape(q1.shape)]
-    lt_s2 = second[2][inv2.reshape(q2.shape)]
-    choice = choose_k(
-        rho_s,
-        np.broadcast_to(lt_s1, (*shape, lt_s1.shape[-1]))[idx],
-        np.broadcast_to(lt_s2, (*shape, lt_s2.shape[-1]))[idx],
-        log_tol,
-        int(np.prod(shape)),
-    )
+
+    def stage(kmax: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        with jax.enable_x64(True):  # coefficients and tails in float64, whatever the dtype
+            one = [np.asarray(v) for v in coefficients(act, jnp.asarray(u1), levels, kmax)]
+            two = (
+                one
+                if same
+                else [np.asarray(v) for v in coefficients(act, jnp.asarray(u2), levels, kmax)]
+            )
+        lt1 = one[2][inv1.reshape(q1.shape)]
+        lt2 = two[2][inv2.reshape(q2.shape)]
+        fails = estimate_failures(
+            rho_s,
+            np.broadcast_to(lt1, (*shape, lt1.shape[-1]))[idx],
+            np.broadcast_to(lt2, (*shape, lt2.shape[-1]))[idx],
+            log_tol,
+        )
+        return one, two, fails
+
+    first, second, fails = stage(STAGE1_KMAX)
+    if fails[-1] * total / rho_s.size > max(1000, total // 1000):  # many left over: go further
+        first, second, fails = stage(K_CHOICES[-1])
+    choice = choose_k(fails, rho_s.size, total)
     k = K_CHOICES[choice]
 
     def side(coefs: list[np.ndarray], inv: np.ndarray, q: np.ndarray) -> list[Array]:
