@@ -18,10 +18,8 @@ from scipy import integrate
 
 from theoryscope.experiments.widenets.activations import get_activation
 from theoryscope.experiments.widenets.closed_forms import erf_maps
-from theoryscope.experiments.widenets.mehler import coefficients as mehler_coefficients
 from theoryscope.experiments.widenets.quadrature import (
     line_expect,
-    line_levels,
     line_maps,
     polar_maps,
     polar_rule,
@@ -123,23 +121,6 @@ def test_line_rule_and_rho_one_pairs_match_the_reference():
             limit=400,
         )
         assert abs(float(f[i]) - ref) < 1e-12
-
-
-@pytest.mark.parametrize("t", [2.0, 8.0])
-def test_hermite_coefficients_of_cos_are_exact_to_degree_128(t):
-    # E[cos(t z) He_k(z)] = Re(i^k) t^k exp(-t^2/2): for t = 8 the mass sits at k ~ 64
-    act = get_activation("cos")
-    with jax.enable_x64(True):
-        alpha, beta, _, e_f, e_g = mehler_coefficients(
-            act, jnp.asarray([t * t]), line_levels(t * t), 128
-        )
-    k = np.arange(128)
-    log_mag = -t * t / 2 + k * math.log(t) - 0.5 * np.array([math.lgamma(j + 1) for j in k])
-    exact_a = np.exp(log_mag) * np.real(1j**k)
-    exact_b = -np.exp(log_mag) * np.imag(1j**k)  # sigma' = -sin
-    assert np.max(np.abs(np.asarray(alpha)[0] - exact_a)) < 1e-13
-    assert np.max(np.abs(np.asarray(beta)[0] - exact_b)) < 1e-13
-    assert abs(float(e_f[0]) - (1 + math.exp(-2 * t * t)) / 2) < 1e-14  # E[cos^2]
 
 
 def test_node_counts_grow_with_the_variance_bound():

@@ -54,6 +54,9 @@ STAGE1_KMAX = 128
 EXACT_COST = 4e5
 #: Horner terms unrolled per loop step for K above STAGE1_KMAX.
 BLOCK = 64
+#: Estimated pairs left over at degree STAGE1_KMAX (at least; or 0.1% of the pairs) that
+#: trigger the second stage.
+STAGE2_PAIRS = 1000
 #: Tail floor relative to the energy E[sigma^2] (the Parseval subtraction is exact to ~1e-16).
 TAIL_FLOOR = 1e-14
 #: Accepted truncation bound relative to sqrt(E[sigma(u)^2] E[sigma(v)^2]), by dtype.
@@ -116,7 +119,9 @@ def log_tails(coef: Array, energy: Array, ks: tuple[int, ...]) -> Array:
     return jnp.log(jnp.maximum(tails, TAIL_FLOOR))
 
 
-def estimate_failures(rho: np.ndarray, lt1: np.ndarray, lt2: np.ndarray, log_tol: float) -> np.ndarray:
+def estimate_failures(
+    rho: np.ndarray, lt1: np.ndarray, lt2: np.ndarray, log_tol: float
+) -> np.ndarray:
     """Pairs of a sample with |rho| < 1 left over by each series length (last axis of lt1, lt2)."""
     la = np.log(np.maximum(np.abs(rho), 1e-300))
     inner = np.abs(rho) < 1.0
@@ -238,7 +243,7 @@ def layer_maps(
         return one, two, fails
 
     first, second, fails = stage(STAGE1_KMAX)
-    if fails[-1] * total / rho_s.size > max(1000, total // 1000):  # many left over: go further
+    if fails[-1] * total / rho_s.size > max(STAGE2_PAIRS, total // 1000):  # many left: go on
         first, second, fails = stage(K_CHOICES[-1])
     choice = choose_k(fails, rho_s.size, total)
     k = K_CHOICES[choice]
