@@ -8,7 +8,8 @@ Every figure is printed with a ratio against a baseline timed in the same proces
 3. tanh, equal norms (table path) against the NumPy loop of the polar rule, one pair at a time.
 4. Unequal norms: tanh on the Hermite-series path against the equal-norm table path (the
    target: within 2x) and against the per-pair quadrature path it replaces; gelu by its
-   closed form.
+   closed form; softplus at C_w = 2 (near-critical: correlations approach 1, the series
+   needs its second stage) on 1,000 inputs, against its equal-norm table path.
 5. Accuracy at large variances: the adaptive polar rule and the previous fixed rule (3 x 32
    Gauss-Legendre angles x 64 Gauss-Laguerre radii) against nested scipy quadrature.
 
@@ -386,6 +387,20 @@ def main() -> None:
     c = _nt_case(nt, "gelu_unequal")
     if c:
         _vs_nt(c, t_gu, CPU["gelu, closed form"], "neural-tangents gelu")
+    m = N // 2
+    t_spe, _ = _timed(
+        f"softplus C_w = 2, {m} inputs, equal norms (table)",
+        lambda: kernels(x[:m], activation="softplus", depth=DEPTH, cw=2.0, cb=0.0, dtype="float64"),
+        1,
+    )
+    t_spu, _ = _timed(
+        f"softplus C_w = 2, {m} inputs, unequal norms (series)",
+        lambda: kernels(
+            xg[:m], activation="softplus", depth=DEPTH, cw=2.0, cb=0.0, dtype="float64"
+        ),
+        1,
+    )
+    print(f"  softplus: ratio series / table {t_spu / t_spe:.2f}  (target <= 2)")
     c = _nt_case(nt, "tanh_subset")
     if c:
         m = NT_SUBSET
