@@ -98,9 +98,12 @@ def layer_variances(
 
 
 def _bound(q: float) -> float:
-    """A static variance bound >= q: 4, 32 (the polar rule's first tiers) or a power of 4."""
-    if not math.isfinite(q) or q > 1e300:
-        return 1e300
+    """A static variance bound >= q: 4, 32 (the polar rule's first tiers) or a power of 4.
+
+    Capped at 4^20 ~ 1e12 (a diverging run's variances overflow; the rule is tested to 1e5).
+    """
+    if not math.isfinite(q) or q > 4.0**20:
+        return 4.0**20
     if q <= 4.0:
         return 4.0
     if q <= 32.0:
@@ -182,7 +185,7 @@ def diagonal_sequences(
                 dtype=float,
             )
             top = float(np.max(qs, initial=0.0)) if np.all(np.isfinite(qs)) else math.inf
-            if act.closed_form or top <= bound or bound >= 1e300:
+            if act.closed_form or top <= bound or bound >= 4.0**20:
                 break
             bound = _bound(top)
     return qs[:, inv].reshape(depth, *q0.shape)
@@ -320,14 +323,23 @@ def _pad_reflect(v: jax.Array) -> jax.Array:
 
 @partial(jax.jit, static_argnames=("act", "points", "bound"))
 def _build_tables(act, points, bound, q1s, q2s):
-    """F and G on the theta grid for each layer's (q1, q2): arrays (layers, points + 4)."""
+    """F and G on the theta grid for each layer's (q1, q2): arrays (layers, points + 4).
+
+    The grid is evaluated in chunks of at most CHUNK_POINTS quadrature points (memory).
+    """
+    size = _chunk(bound)
+    count = -(-points // size)
     theta = jnp.linspace(0.0, jnp.pi, points, dtype=q1s.dtype)
-    rho = jnp.cos(theta)
+    theta = jnp.concatenate([theta, jnp.zeros(count * size - points, theta.dtype)])
+    rho = jnp.cos(theta).reshape(count, size)
 
     def one(q1, q2):
-        c = rho * jnp.sqrt(q1 * q2)
-        f, g = act.maps(q1 + 0 * c, q2 + 0 * c, c, method="quadrature", qmax=bound)
-        return _pad_reflect(f), _pad_reflect(g)
+        def part(r):
+            c = r * jnp.sqrt(q1 * q2)
+            return act.maps(q1 + 0 * c, q2 + 0 * c, c, method="quadrature", qmax=bound)
+
+        f, g = jax.lax.map(part, rho)
+        return _pad_reflect(f.reshape(-1)[:points]), _pad_reflect(g.reshape(-1)[:points])
 
     return jax.lax.map(lambda qq: one(qq[0], qq[1]), (q1s, q2s))
 

@@ -81,8 +81,11 @@ class PolarRule:
 
 
 def polar_rule(qmax: float, nodes: int | None = None) -> PolarRule:
-    """The polar rule for variances up to ``qmax`` (``nodes`` overrides the angular count)."""
-    q = float(qmax) if math.isfinite(float(qmax)) else 1e300
+    """The polar rule for variances up to ``qmax`` (``nodes`` overrides the angular count).
+
+    qmax is capped at 1e12 (beyond, a run has diverged; the rule is tested to 1e5).
+    """
+    q = min(float(qmax), 1e12) if math.isfinite(float(qmax)) else 1e12
     if q <= 4.0:
         levels, angular, panels = 1, 24, 5
     elif q <= 32.0:
@@ -202,7 +205,7 @@ def polar_maps(
 # -- the line rule -----------------------------------------------------------------------------
 def line_levels(qmax: float) -> int:
     """Geometric panels below z = 1 needed for variances up to qmax (smallest 1/(2 sqrt(qmax)))."""
-    q = float(qmax) if math.isfinite(float(qmax)) else 1e300
+    q = min(float(qmax), 1e12) if math.isfinite(float(qmax)) else 1e12
     return max(1, 1 + math.ceil(math.log2(max(math.sqrt(max(q, 0.0)), 1.0))))
 
 
