@@ -8,6 +8,7 @@ import pytest
 
 from theoryscope.errors import ConfigError
 from theoryscope.experiments.widenets.activations import (
+    ACTIVATIONS,
     CLOSED_FORM,
     abrelu,
     fast_arccos,
@@ -19,8 +20,13 @@ from theoryscope.experiments.widenets.activations import (
     rectified_monomial,
 )
 
-#: The parametrized families with closed forms (built once: equal parameters give one object).
+#: Closed forms besides the built-ins: Python-API names and parametrized families (built once:
+#: equal parameters give one object).
 FAMILIES = {
+    "abs": get_activation("abs"),
+    "leaky_relu": get_activation("leaky_relu"),
+    "exp": get_activation("exp"),
+    "gaussian": get_activation("gaussian"),
     "leaky_relu(0.2)": leaky_relu(0.2),
     "abrelu(-0.3,1.7)": abrelu(-0.3, 1.7),
     "monomial(3)": monomial(3),
@@ -79,6 +85,15 @@ def test_sin_maps_by_quadrature_match_the_characteristic_function():
     e = np.exp(-(q1 + q2) / 2)
     assert np.max(np.abs(np.asarray(f) - e * np.sinh(c))) < 1e-10
     assert np.max(np.abs(np.asarray(g) - e * np.cosh(c))) < 1e-10
+
+
+def test_the_built_in_names_are_unchanged_and_extra_names_are_python_only():
+    # the CLI and the web pages validate against ACTIVATIONS; the extra names are for the API
+    assert ACTIVATIONS == (
+        "relu", "erf", "identity", "sqrt2cos", "cos", "tanh", "gelu", "softplus", "sin", "swish",
+    )  # fmt: skip
+    assert set(CLOSED_FORM) == {"relu", "erf", "identity", "sqrt2cos", "cos", "gelu", "sin"}
+    assert all(get_activation(n).closed_form for n in ("abs", "leaky_relu", "exp", "gaussian"))
 
 
 def test_families_are_cached_validated_and_consistent():
@@ -151,7 +166,7 @@ def test_fast_inverse_trig_matches_numpy():
 
 
 def test_unknown_activation_is_one_clear_error():
-    with pytest.raises(ConfigError, match="activation: unknown 'swishy'; allowed: relu"):
+    with pytest.raises(ConfigError, match="activation: unknown 'swishy'; allowed: relu, .*, abs"):
         get_activation("swishy")
 
 

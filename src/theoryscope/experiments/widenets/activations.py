@@ -7,11 +7,13 @@ recursions need the two maps
     G(q1, q2, c) = E[sigma'(u) sigma'(v)]        (NTK, spec 4)
 
 Closed forms (:mod:`.closed_forms`, with their formulas and sources) exist for the built-ins
-relu, erf, gelu, identity, cos, sin, sqrt2cos, exp, gaussian (exp(-z^2/2)), abs and leaky_relu
-(slope 0.01), and for the families made by :func:`leaky_relu`, :func:`abrelu`,
-:func:`polynomial`, :func:`monomial` and :func:`rectified_monomial`. Every other activation
-(tanh, softplus, swish or any user-supplied JAX function) goes through the adaptive polar Gauss
-rule of :mod:`.quadrature`, accurate to ~1e-12 relative for variances from 0.01 to 1e5.
+relu, erf, gelu, identity, cos, sin and sqrt2cos; for the names abs, leaky_relu (slope 0.01),
+exp and gaussian (exp(-z^2/2)), which the Python API accepts besides the built-ins (the CLI and
+web pages offer :data:`ACTIVATIONS`); and for the families made by :func:`leaky_relu`,
+:func:`abrelu`, :func:`polynomial`, :func:`monomial` and :func:`rectified_monomial`. Every other
+activation (tanh, softplus, swish or any user-supplied JAX function) goes through the adaptive
+polar Gauss rule of :mod:`.quadrature`, accurate to ~1e-12 relative for variances from 0.01 to
+1e5.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ __all__ = [
     "ACTIVATIONS",
     "CLOSED_FORM",
     "DEFAULT_NODES",
+    "EXTRA_FUNCTIONS",
     "FUNCTIONS",
     "Activation",
     "abrelu",
@@ -122,6 +125,9 @@ FUNCTIONS: dict[str, Callable[[Array], Array]] = {
     "softplus": jax.nn.softplus,
     "sin": jnp.sin,
     "swish": _swish,
+}
+#: More names with closed forms, accepted by :func:`get_activation` (Python API).
+EXTRA_FUNCTIONS: dict[str, Callable[[Array], Array]] = {
     "abs": jnp.abs,
     "leaky_relu": partial(_abrelu, 0.01, 1.0),
     "exp": jnp.exp,
@@ -130,6 +136,7 @@ FUNCTIONS: dict[str, Callable[[Array], Array]] = {
 #: Built-in activations with an exact closed-form kernel map.
 CLOSED_FORM = tuple(name for name in FUNCTIONS if name in CLOSED_MAPS)
 ACTIVATIONS = tuple(FUNCTIONS)
+_ALL = {**FUNCTIONS, **EXTRA_FUNCTIONS}
 
 
 # -- the activation object ---------------------------------------------------------------------
@@ -150,7 +157,7 @@ class Activation:
     def closed_maps(self) -> Maps | None:
         if self.closed is not None:
             return self.closed
-        if self.name in CLOSED_MAPS and FUNCTIONS.get(self.name) is self.fn:
+        if self.name in CLOSED_MAPS and _ALL.get(self.name) is self.fn:
             return CLOSED_MAPS[self.name]
         return None
 
@@ -220,11 +227,9 @@ def get_activation(activation: str | Callable[[Array], Array] | Activation) -> A
         return activation
     if callable(activation):
         return Activation(f"custom:{getattr(activation, '__name__', 'fn')}", activation)
-    if not isinstance(activation, str) or activation not in FUNCTIONS:
-        raise ConfigError(
-            "activation", f"unknown {activation!r}; allowed: {', '.join(ACTIVATIONS)}"
-        )
-    return Activation(activation, FUNCTIONS[activation])
+    if not isinstance(activation, str) or activation not in _ALL:
+        raise ConfigError("activation", f"unknown {activation!r}; allowed: {', '.join(_ALL)}")
+    return Activation(activation, _ALL[activation])
 
 
 # -- parametrized families with closed forms ---------------------------------------------------
