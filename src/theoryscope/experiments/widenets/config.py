@@ -276,7 +276,7 @@ class KernelsParams(_Network):
         True, help="Scale every input to |x|^2 = n_0 (equal norms enable the table path).",
         group="inputs",
     )  # fmt: skip
-    method: Literal["auto", "closed", "quadrature", "table"] = param(
+    method: Literal["auto", "closed", "quadrature", "table", "mehler"] = param(
         "auto", help="Kernel maps: closed forms, per-pair quadrature, or a theta table "
         "(auto picks the fastest exact one).", group="numerics",
     )  # fmt: skip

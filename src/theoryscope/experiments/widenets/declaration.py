@@ -225,14 +225,20 @@ def _kernels_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 def _kernels_cost(params: KernelsParams) -> Estimate:
-    """Pairs x layers: closed forms ~50 flops, quadrature 3 x 32 x 64 nodes (~1e5 flops) in
-    chunks of 512 pairs, the table 2049 quadrature pairs a layer plus interpolation."""
+    """Pairs x layers: closed forms ~50 flops; the table (equal norms) 2049 quadrature pairs a
+    layer plus interpolation; the Hermite-series (``mehler``) path for unequal norms ~2000
+    flops a pair (its coefficients are per input); the per-pair quadrature ~1e5 flops a pair,
+    in chunks of 512 pairs."""
+    from theoryscope.experiments.widenets.activations import CLOSED_FORM
+
     pairs = float(params.inputs) ** 2
-    closed = params.activation in ("relu", "erf", "identity", "sqrt2cos", "cos")
-    if closed or params.method == "closed":
+    closed = params.activation in CLOSED_FORM
+    if (closed and params.method == "auto") or params.method == "closed":
         flops, chunk = 50.0 * pairs * params.depth, 0.0
     elif params.method == "table" or (params.method == "auto" and params.normalize):
         flops, chunk = (2049 * 1e5 + 100.0 * pairs) * params.depth, 512 * 6144 * 8 * 4.0
+    elif params.method in ("mehler", "auto"):
+        flops, chunk = (2000.0 * pairs + 1e5 * params.inputs) * params.depth, 8.0 * 64 * pairs
     else:
         flops, chunk = 1e5 * pairs * params.depth, 512 * 6144 * 8 * 4.0
     memory = BASE_BYTES + 8.0 * 12 * pairs + chunk + 60.0 * 2 * pairs
