@@ -123,8 +123,9 @@ NEVER = _never()
 #: Options not fuzzed in a command because a valid value is merely slow, not wrong.
 SLOW_OPTIONS: dict[tuple[str, ...], set[str]] = {}
 
-#: Every run the fuzz starts is refused before it starts if its declared estimate exceeds this.
-os.environ.setdefault("THEORYSCOPE_MAX_SECONDS", "20")
+#: Every run the fuzz starts is refused before it starts if its declared estimate exceeds this
+#: (set only while an example runs: see :func:`run_example`).
+MAX_SECONDS = "20"
 
 
 def _number(text: str) -> float | None:
@@ -352,6 +353,8 @@ def run_example(argv: list[str], box: Sandbox, seconds: float = SECONDS_PER_EXAM
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
     os.chdir(box.root)
+    previous_limit = os.environ.get("THEORYSCOPE_MAX_SECONDS")
+    os.environ["THEORYSCOPE_MAX_SECONDS"] = MAX_SECONDS
     code: int | str
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -368,6 +371,10 @@ def run_example(argv: list[str], box: Sandbox, seconds: float = SECONDS_PER_EXAM
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         os.chdir(cwd)
+        if previous_limit is None:
+            os.environ.pop("THEORYSCOPE_MAX_SECONDS", None)
+        else:
+            os.environ["THEORYSCOPE_MAX_SECONDS"] = previous_limit
     return Result(
         argv, code, out.getvalue(), err.getvalue(),
         _count(box.store, "runs") - runs, _count(box.store, "sweeps") - sweeps,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from theoryscope.protocol import get_experiment
+from theoryscope.errors import TheoryscopeError
 from theoryscope.runner import execute, progress_fraction
 from theoryscope.store import RunStore
 from theoryscope.store.runstore import _jsonable as jsonable
@@ -80,6 +81,8 @@ class LiveRun:
     id: str | None = None
     state: str = "starting"  # starting, running, paused, stopping, done
     final: dict[str, Any] | None = None
+    #: What stopped the run, when it raised (a ConfigError before it started is a 4xx).
+    error: Exception | None = None
     chunks: list[dict[str, list[Any]]] = field(default_factory=list)
     records: int = 0
     step: int = 0
@@ -149,6 +152,7 @@ class LiveRun:
                 ),
             }
         except Exception as err:  # execute stored it as failed; tell the page in one line
+            self.error = err
             message = f"{type(err).__name__}: {err}"
             final = {
                 "status": "failed",
@@ -343,6 +347,8 @@ class LiveRuns:
             live = LiveRun(experiment, config, seed, theory, theory_dict, self.grace_s)
             live.start(self.store_path)
             run_id = live.wait_for_id(timeout=60.0)
+            if run_id is None and isinstance(live.error, TheoryscopeError):
+                raise live.error  # refused before it started (bad input, cost): a 4xx, one line
             if run_id is None:
                 message = live.final["message"] if live.final else "no stored run after 60 s"
                 raise RuntimeError(f"the run did not start: {message}")
