@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from theoryscope.protocol import get_experiment
 from theoryscope.errors import TheoryscopeError
+from theoryscope.protocol import get_experiment
 from theoryscope.runner import execute, progress_fraction
 from theoryscope.store import RunStore
 from theoryscope.store.runstore import _jsonable as jsonable
