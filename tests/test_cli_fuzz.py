@@ -53,6 +53,7 @@ ADDRESS_SPACE = 8 * 2**30
 #: Commands never fuzzed: ``serve`` blocks serving HTTP (fuzzed by the web tests).
 SKIP = {("serve",)}
 
+
 def _options(config_cls: Any, values: dict[str, Any]) -> list[str]:
     """Command-line options that set ``values`` (fields by their option, inputs by theirs)."""
     specs = {spec.name: spec for spec in config_cls.fields()}
@@ -167,7 +168,7 @@ class Known:
 
 
 KNOWN_DEFECTS: list[Known] = []  # none open: every pinned defect was fixed
-  # fmt: skip
+# fmt: skip
 
 
 # -- the command tree ----------------------------------------------------------------------------
