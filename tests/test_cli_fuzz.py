@@ -168,7 +168,6 @@ class Known:
 
 
 KNOWN_DEFECTS: list[Known] = []  # none open: every pinned defect was fixed
-# fmt: skip
 
 
 # -- the command tree ----------------------------------------------------------------------------
