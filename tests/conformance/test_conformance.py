@@ -163,3 +163,48 @@ def test_sweep_of_two_configs_and_two_seeds_runs_and_reports(name, store_path, t
     report = json.loads(capsys.readouterr().out)
     assert report["runs"] == 4 and (out / "report.png").stat().st_size > 5000
     assert (out / "report.csv").read_text().count("\n") >= 1
+
+
+# -- studies ---------------------------------------------------------------------------------------
+def _studies():
+    return [
+        pytest.param(name, study.name, id=f"{name}-{study.name}")
+        for name in EXPERIMENTS
+        for study in get_experiment(name).studies
+    ]
+
+
+#: What a study's ``tiny`` may be estimated to take (the CLI fuzz refuses more than 20 s).
+TINY_STUDY_SECONDS = 10.0
+
+
+@pytest.mark.parametrize(("name", "study_name"), _studies())
+def test_every_study_declares_valid_tiny_params(name, study_name):
+    study = get_experiment(name).study(study_name)
+    assert study.tiny is not None, f"{name} {study_name}: declare Study.tiny (about a second)"
+    params = study.params.from_dict(dict(study.tiny))
+    assert set(study.tiny) <= {f.name for f in study.params.fields()}
+    if study.estimate is not None:
+        seconds = study.estimate(params).seconds
+        assert seconds <= TINY_STUDY_SECONDS, f"{name} {study_name}: tiny estimated {seconds} s"
+
+
+@pytest.mark.parametrize(("name", "study_name"), _studies())
+def test_every_study_runs_at_its_tiny_params_and_is_stored(name, study_name, store_path, capsys):
+    from theoryscope.cli.derive import options_for
+
+    study = get_experiment(name).study(study_name)
+    options = options_for(study.params, dict(study.tiny or {}))
+    code = main([name, study_name, *options, "--json", "--no-figure"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    payload = json.loads(captured.out)
+    assert payload["status"] == "finished" and payload["study"] == study_name
+    stored = RunStore(store_path).get_run(payload["run_id"])
+    assert stored.study == study_name and stored.status == "finished"
+    assert main(["runs", "list", "--json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed[payload["run_id"]]["study"] == study_name
+    assert main(["runs", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if payload["run_id"] in x)
+    assert f"study {study_name}" in line

@@ -151,6 +151,7 @@ EXPERIMENT = Experiment(
             metrics=(
                 Metric("edge", "lambda_max vs MP edge", "result.lambda_max", "result.mp_edge"),
             ),
+            tiny={"d": 3, "n": 10},
         ),
     ),  # fmt: skip
     presets=(Preset("tiny", "A quick run", {"d": 3, "n": 10, "steps": 50}),),

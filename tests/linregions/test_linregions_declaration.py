@@ -144,3 +144,15 @@ def test_presets_are_valid_and_estimates_are_positive():
         assert 0 < est.seconds < 600 and est.memory_bytes > 0, study.name
     big = declaration.depth_estimate(declaration.DepthParams(totals="8192", nets=10_000))
     assert big.seconds > 3600  # a web server would refuse it
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--depths", "1,2", "--totals", "8,16", "--nets", "2"],  # se 0: the old math domain error
+     ["--depths", "4", "--totals", "1,2", "--nets", "2"],  # one distinct N: no line
+     ["--depths", "1,2", "--totals", "8,16", "--nets", "1"]],  # one net: no se
+)  # fmt: skip
+def test_depth_study_with_degenerate_fits_finishes(args, store_path, capsys):
+    code = main(["linregions", "depth", *args, "--json", "--no-figure"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["status"] == "finished"

@@ -41,7 +41,7 @@ from theoryscope.spec.declare import Preset, Study
 from theoryscope.spec.fields import FieldSpec
 from theoryscope.spec.metrics import format_number, metric_rows
 
-__all__ = ["experiment_app", "field_options", "values_from_options"]
+__all__ = ["experiment_app", "field_options", "options_for", "values_from_options"]
 
 #: Options every run command has; a field may not take these names.
 COMMON = ("seed", "preset", "store", "out", "json", "figure")
@@ -140,6 +140,39 @@ def values_from_options(config_cls: Any, options: Mapping[str, Any]) -> dict[str
         elif value not in (None, [], ()):
             raw[extra.name] = list(value) if extra.multiple else value
     return raw
+
+
+def options_for(config_cls: Any, values: Mapping[str, Any]) -> list[str]:
+    """The command-line options that set ``values`` (what :func:`values_from_options` reads
+    back): a field by its option (a list comma-separated, a boolean as ``--x``/``--no-x``,
+    None as ``none``), an extra input by its own (repeated when it is multiple; a flag when
+    true). The tests build commands from declared presets and a study's ``tiny`` with it."""
+    specs = {spec.name: spec for spec in config_cls.fields()}
+    inputs = {extra.name: extra for extra in getattr(config_cls, "cli_inputs", ())}
+    argv: list[str] = []
+    for name, value in values.items():
+        if name in specs:
+            spec = specs[name]
+            if spec.kind == "bool":
+                argv.append(spec.option if value else f"--no-{spec.option[2:]}")
+            elif value is None:
+                argv += [spec.option, "none"]
+            elif isinstance(value, (list, tuple)):
+                argv += [spec.option, ",".join(map(str, value))]
+            else:
+                argv += [spec.option, str(value)]
+        elif name in inputs:
+            extra = inputs[name]
+            if extra.flag:
+                argv += [extra.option] if value else []
+            elif extra.multiple and isinstance(value, (list, tuple)):
+                for item in value:
+                    argv += [extra.option, str(item)]
+            else:
+                argv += [extra.option, str(value)]
+        else:
+            raise ValueError(f"{config_cls.__name__} has no field or input {name!r}")
+    return argv
 
 
 def _common_parameters(*, seed: bool, figure_dir: bool = True) -> list[inspect.Parameter]:

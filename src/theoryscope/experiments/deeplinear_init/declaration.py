@@ -345,6 +345,7 @@ def _bayes_depth_estimate(p: BayesDepthParams) -> Estimate:
 STUDIES = (
     Study(
         name="norm-law",
+        tiny={"widths": (4, 8), "nets": 100},
         title="The exact law of ||theta||^2 and its log-normal limit at fixed L/n",
         summary="digamma/trigamma moments and the exact CDF against N(-tau, 2 tau) as n grows",
         params=NormLawParams, run=_run("norm_law"), figure=_figure("norm_law"),
@@ -362,6 +363,7 @@ STUDIES = (
     ),
     Study(
         name="collapse",
+        tiny={"depths": (1, 3), "widths": (4, 8), "nets": 100, "sampler": 'exact'},
         title="The spread of ||theta|| depends on L/n alone",
         summary="Gaussian-matrix Monte Carlo over (L, n): Var log||theta||^2 against L, n and L/n",
         params=CollapseParams, run=_run("collapse"), figure=_figure("collapse"),
@@ -377,6 +379,7 @@ STUDIES = (
     ),
     Study(
         name="marchenko-pastur",
+        tiny={"alphas": (0.5, 1.0), "input_dim": 20, "draws": 1},
         title="Marchenko-Pastur: eigenvalues of X X^T / n_0",
         summary="histograms, edges, the atom at 0 and Narayana moments for several alpha = P/n_0",
         params=MarchenkoPasturParams, run=_run("marchenko_pastur"),
@@ -392,6 +395,7 @@ STUDIES = (
     ),
     Study(
         name="fuss-catalan",
+        tiny={"depths": (1, 2), "width": 20, "draws": 1},
         title="Fuss-Catalan: squared singular values of products of L Gaussian matrices",
         summary="histograms and moments against the Fuss-Catalan law of order L",
         params=FussCatalanParams, run=_run("fuss_catalan"), figure=_figure("fuss_catalan"),
@@ -408,6 +412,7 @@ STUDIES = (
     ),
     Study(
         name="lyapunov",
+        tiny={"taus": (1.0,), "widths": (8,), "draws": 4},
         title="Log singular values of long products at fixed L/n",
         summary="Lyapunov spectrum, spread and gaps of log s_i^2 over a (L/n, n) grid",
         params=LyapunovParams, run=_run("lyapunov"), figure=_figure("lyapunov"),
@@ -422,6 +427,7 @@ STUDIES = (
     ),
     Study(
         name="bayes-check",
+        tiny={"nets": 1000, "rejection_nets": 0},
         title="Exact deep-linear posterior against samplers of whole networks",
         summary="evidence, ||theta_perp||^2 and the predictive at a test input vs importance and "
         "rejection sampling",
@@ -442,6 +448,7 @@ STUDIES = (
     ),
     Study(
         name="bayes-depth",
+        tiny={"input_dim": 8, "points": 4, "widths": (4,), "depths": (0, 1), "tests": 10},
         title="Data-agnostic deep priors: evidence and predictions against effective depth",
         summary="log Z, posterior scale and test NLPD against P L / N, beside the optimal shallow "
         "prior",

@@ -153,44 +153,63 @@ PRESETS = (
             "width": 16, "depth": 2, "lr": 0.2, "steps": 2000, "records": 30}, cite=SAGUN),
 )  # fmt: skip
 
-#: Measured throughput of the 2-core machine for these small dense ops (flop/s).
-FLOPS = 1e9
+#: Throughput of the dense ops on this 2-core machine, flop per CPU second, with a margin of
+#: ~3x: measured 6.7e10 for float32 training steps (n = 800, P = 17,668: `hessian run` at 5,000
+#: against 20,000 steps) and 4.8e10 for eigvalsh at P = 2,500 (counted as 30 P^3 below).
+FLOPS = 2e10
+#: Fixed cost of one step or one Hessian-vector product (dispatch, the loop): measured ~15 us
+#: a step on the tiny preset (20,000 steps in 0.3 s).
+STEP_SECONDS = 3e-5
+#: XLA compiles a trained configuration (step, measurement, Lanczos): measured 3.5-4 s of CPU
+#: (`hessian run --preset tiny`, JAX cache off); the spectrum study's dense Hessians, SLQ and
+#: eigendecompositions add ~2.5 s (`hessian spectrum`, tiny).
+COMPILE_SECONDS = 5.0
+ANALYSIS_COMPILE_SECONDS = 3.0
 
 
 def _step_flops(config: Config, batch: int) -> float:
     return 6.0 * batch * config.params
 
 
+def _ops_seconds(count: float, flops_each: float) -> float:
+    return count * (flops_each / FLOPS + STEP_SECONDS)
+
+
 def estimate(config: Config) -> Estimate:
     """Memory: the Lanczos basis (iters x P), the recorded top-C subspaces, the data and the
-    Jacobian-sized temporaries of the class sums (C^2 P); time: the steps, the Lanczos records
-    (each step an HVP, ~2 gradients) and ~20 s of compilation."""
+    Jacobian-sized temporaries of the class sums (C^2 P); time: the steps (6 B P flops each),
+    the Lanczos records (each step an HVP, ~2 gradients), and the compilation."""
     p, n = config.params, config.examples
     hessian_records = config.records // config.hessian_every + 2
     memory = 8.0 * (4 * config.iters * p + hessian_records * config.classes * p
                     + 4 * config.classes**2 * p + 4 * n * config.width * config.depth) + 64e6  # fmt: skip
     batch = n if config.optimizer == "gd" else config.batch
-    seconds = (config.steps * _step_flops(config, batch)
-               + (hessian_records + 8) * config.iters * 2 * _step_flops(config, n)) / FLOPS + 20.0  # fmt: skip
+    seconds = (_ops_seconds(config.steps, _step_flops(config, batch))
+               + _ops_seconds((hessian_records + 8) * config.iters, 2 * _step_flops(config, n))
+               + COMPILE_SECONDS)  # fmt: skip
     return Estimate(memory_bytes=memory, seconds=seconds, fields=("width", "per_class", "steps"))
 
 
 def spectrum_estimate(params: SpectrumParams) -> Estimate:
     """Dense: H, G, E and eigh workspaces (~6 P^2 doubles), P HVPs each for three Hessians and
-    three eigvalsh (~10 P^3); SLQ: the probes' Lanczos bases."""
+    three eigvalsh (~10 P^3 each); both: the probes' SLQ (probes x iters HVPs, twice for slq)."""
     p, n = params.params, params.examples
     base = estimate(params)
+    slq_iters = min(params.slq_iters, p)
+    hvp = 2 * _step_flops(params, n)
     if params.use_dense:
         memory = 8.0 * 6 * p * p + base.memory_bytes
-        seconds = base.seconds + (3 * p * 2 * _step_flops(params, n) + 30.0 * p**3) / FLOPS
+        extra = _ops_seconds(3 * p, hvp) + 30.0 * p**3 / FLOPS
+        extra += _ops_seconds(params.probes * slq_iters, hvp)
     else:
-        memory = 8.0 * 4 * params.slq_iters * p + base.memory_bytes
-        seconds = base.seconds + 2 * params.probes * params.slq_iters * 2 * _step_flops(
-            params, n) / FLOPS  # fmt: skip
+        memory = 8.0 * 4 * slq_iters * p + base.memory_bytes
+        extra = _ops_seconds(2 * params.probes * slq_iters, hvp)
+    seconds = base.seconds + extra + ANALYSIS_COMPILE_SECONDS
     return Estimate(memory_bytes=memory, seconds=seconds, fields=("width", "per_class"))
 
 
 def classes_estimate(params: ClassesParams) -> Estimate:
+    """One trained configuration (and its compilation) per number of classes."""
     total = 0.0
     memory = 0.0
     base = {k: v for k, v in params.to_dict().items() if k != "class_list"}
@@ -260,6 +279,7 @@ _SPECTRUM_METRICS = (
 STUDIES = (
     Study(
         name="spectrum",
+        tiny={"classes": 2, "per_class": 5, "dim": 3, "width": 4, "depth": 1, "steps": 10, "records": 2, "hessian_every": 1},
         title="Hessian spectrum at a checkpoint",
         summary="dense eigh (small nets) or SLQ density; bulk + outliers, G vs E, the three-level "
         "hierarchy, Lanczos and SLQ against the dense spectrum",
@@ -273,6 +293,7 @@ STUDIES = (
     ),
     Study(
         name="classes",
+        tiny={"class_list": (2, 3), "per_class": 5, "dim": 4, "width": 4, "depth": 1, "steps": 10, "records": 2, "hessian_every": 1},
         title="Outliers against the number of classes",
         summary="class and cross-class outlier counts for C in a list, against C and C(C-2)",
         params=ClassesParams,
@@ -290,6 +311,7 @@ STUDIES = (
     ),
     Study(
         name="digits",
+        tiny={"classes": 3, "per_class": 5, "width": 4, "steps": 10, "records": 2, "hessian_every": 1},
         title="Hessian spectrum on scikit-learn's digits",
         summary="the spectrum study on 8x8 digits (10 classes, shipped with scikit-learn)",
         params=DigitsParams,

@@ -408,6 +408,7 @@ def _figure(name: str) -> Any:
 STUDIES = (
     Study(
         name="depth", title="Regions against neurons at depths 1, 4, 8",
+        tiny={"depths": (1, 2), "totals": (8, 16), "nets": 3},
         summary="exact counts along a segment against N at fixed depth: linear in N, not "
         "exponential in depth (slopes per depth against the infinite-width line)",
         params=DepthParams, run=_lazy(_S, "run_depth"), figure=_figure("depth_figure"),
@@ -422,6 +423,7 @@ STUDIES = (
     ),
     Study(
         name="bias", title="Regions against the bias variance",
+        tiny={"widths": (8, 8), "c_bs": (0.1, 1.0), "nets": 2},
         summary="exact counts along a segment against C_b with the infinite-width prediction",
         params=BiasParams, run=_lazy(_S, "run_bias"), figure=_figure("bias_figure"),
         summary_lines=_lazy(_S, "bias_lines"), estimate=bias_estimate,
@@ -433,6 +435,7 @@ STUDIES = (
     ),
     Study(
         name="coarea", title="Exact counts against the co-area formula",
+        tiny={"widths": (4, 4), "nets": 4, "points": 16},
         summary="breakpoints per layer: exact counts against Hanin & Rolnick's co-area formula "
         "evaluated by Monte Carlo on the same nets (paired z), and the infinite-width form",
         params=CoareaParams, run=_lazy(_S, "run_coarea"), figure=_figure("coarea_figure"),
@@ -449,6 +452,7 @@ STUDIES = (
     ),
     Study(
         name="map", title="Region map in a 2-D square",
+        tiny={"widths": (4, 4)},
         summary="one net's activation regions in a square of a 2-D input plane, layer by layer, "
         "as a coloured map (Hanin & Rolnick 2019, Fig. 1-2), with exact counts",
         params=MapParams, run=_lazy(_S, "run_map"), figure=_figure("map_figure"),
@@ -465,6 +469,7 @@ STUDIES = (
     ),
     Study(
         name="area", title="Regions per unit area against neurons (2-D)",
+        tiny={"depths": (1,), "totals": (6, 12), "nets": 2},
         summary="activation regions per unit area of a square against N: ~ N^2 (Hanin & "
         "Rolnick 2019b), with the infinite-width expectation",
         params=AreaParams, run=_lazy(_S, "run_area"), figure=_figure("area_figure"),
@@ -479,6 +484,7 @@ STUDIES = (
     ),
     Study(
         name="telgarsky", title="Telgarsky's sawtooth",
+        tiny={"max_depth": 3, "nets": 2},
         summary="f = sigma(2 sigma(x) - 4 sigma(x - 1/2)) composed L times: exactly 2^L pieces on "
         "[0, 1] from 3L - 1 neurons, against random nets of the same widths and the bounds",
         params=TelgarskyParams, run=_lazy(_S, "run_telgarsky"),
@@ -494,6 +500,7 @@ STUDIES = (
     ),
     Study(
         name="zaslavsky", title="Depth one: Zaslavsky's count",
+        tiny={"n1s": (1, 2), "nets": 1},
         summary="global regions of depth-one nets in R^1 and R^2 against sum_{i<=n0} C(n1, i) "
         "(general position) and the count read off the arrangement (concurrent lines)",
         params=ZaslavskyParams, run=_lazy(_S, "run_zaslavsky"),

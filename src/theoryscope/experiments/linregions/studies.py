@@ -44,15 +44,25 @@ def _mean_se(values: Any) -> tuple[float, float]:
 
 
 def _fit_line(x: Sequence[float], y: Sequence[float], se: Sequence[float] | None = None) -> dict:
-    """Least squares y = a + s x (weighted by 1/se^2 when given): slope, its se, intercept."""
+    """Least squares y = a + s x: slope, its standard error, intercept.
+
+    Weighted by 1/se^2 when every se is finite and positive (then ``slope_se`` is
+    sqrt((A^T W A)^-1)_11); unweighted otherwise (one net per point has no se) with no slope se.
+    Solved by QR of the whitened design W^1/2 A, so (A^T W A)^-1 = R^-1 R^-T is positive
+    semi-definite even when the weights span many decades. All None when fewer than two
+    distinct x determine no line (two totals that give the same N at one depth).
+    """
+    none = {"slope": None, "slope_se": None, "intercept": None}
     x_, y_ = np.asarray(x, float), np.asarray(y, float)
-    if len(x_) < 2:
-        return {"slope": None, "slope_se": None, "intercept": None}
-    w = np.ones_like(x_) if se is None else 1.0 / np.maximum(np.asarray(se, float), 1e-12) ** 2
-    a = np.stack([np.ones_like(x_), x_], axis=1)
-    cov = np.linalg.inv(a.T @ (w[:, None] * a))
-    coef = cov @ (a.T @ (w * y_))
-    slope_se = math.sqrt(cov[1, 1]) if se is not None else None
+    if len(np.unique(x_)) < 2 or not np.all(np.isfinite(y_)):
+        return none
+    s = None if se is None else np.asarray(se, float)
+    weighted = s is not None and bool(np.all(np.isfinite(s)) and np.all(s > 0))
+    scale = s if weighted and s is not None else np.ones_like(x_)
+    q, r = np.linalg.qr(np.stack([np.ones_like(x_), x_], axis=1) / scale[:, None])
+    r_inv = np.linalg.inv(r)  # 2 x 2 upper triangular, invertible: the x are not all equal
+    coef = r_inv @ (q.T @ (y_ / scale))
+    slope_se = math.sqrt(float(r_inv[1] @ r_inv[1])) if weighted else None
     return {"slope": float(coef[1]), "slope_se": slope_se, "intercept": float(coef[0])}
 
 
@@ -135,7 +145,10 @@ def depth_lines(result: dict[str, Any]) -> list[str]:
                      f"{r['se']:<7.2f} {r['linear_mean']:8.2f}         {r['theory']:8.2f}        "
                      f"{r['log10_serra']:8.1f}    {r['log10_three_power']:8.1f}")  # fmt: skip
     for s in result["slopes"]:
-        lines.append(f"depth {s['depth']}: count ~ {s['slope']:.4f} (+- {s['slope_se']:.4f}) N; "
+        if s["slope"] is None:
+            continue
+        se = "" if s["slope_se"] is None else f" (+- {s['slope_se']:.4f})"
+        lines.append(f"depth {s['depth']}: count ~ {s['slope']:.4f}{se} N; "
                      f"infinite width {s['theory_slope']:.4f} N")  # fmt: skip
     return lines
 

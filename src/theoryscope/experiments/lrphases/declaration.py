@@ -277,6 +277,7 @@ def phase_estimate(params: PhaseDiagramParams) -> Estimate:
 STUDIES = (
     Study(
         name="phase-diagram",
+        tiny={"width": 8, "steps": 5, "points": 3},
         title="Phase diagram of the uv model",
         summary="final and largest loss against eta lambda_0 from one init, boundaries 2 and 4",
         params=PhaseDiagramParams,

@@ -297,6 +297,7 @@ def discriminant_figure(result: Mapping[str, Any]) -> Any:
 STUDIES = (
     Study(
         name="landscape",
+        tiny={"d": 2, "teacher_width": 1, "widths": (1, 2), "seeds": '0-1', "steps": 5},
         title="Teacher-student landscape",
         summary="success rate and final / optimal loss per student width over init seeds",
         params=LandscapeParams,
@@ -316,6 +317,7 @@ STUDIES = (
     ),
     Study(
         name="critical-points",
+        tiny={"teacher_eigs": (1.0, -0.5), "covariance": None, "width": 1, "max_checks": 8},
         title="Quadratic network: every critical point and its Hessian signature",
         summary="the predicted critical sets (Eckart-Young for the Gaussian metric) with their "
         "index and nullity, checked in float64 with jax.hessian",
@@ -338,6 +340,7 @@ STUDIES = (
     ),
     Study(
         name="gd-endpoints",
+        tiny={"teacher_eigs": (1.0, -0.5), "covariance": None, "width": 1, "seeds": '0-1', "steps": 50},
         title="Quadratic network: where GD from random inits ends",
         summary="GD end points matched to the predicted critical sets; final-loss histogram "
         "against the critical values",
@@ -359,6 +362,7 @@ STUDIES = (
     ),
     Study(
         name="discriminant",
+        tiny={"points": 11, "gd_values": (1.0,), "seeds": '0-1', "steps": 50},
         title="Quadratic network: crossing the teacher-metric discriminant",
         summary="the variance of one input coordinate swept: where the critical structure "
         "changes, and where GD ends on both sides",

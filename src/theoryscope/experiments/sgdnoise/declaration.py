@@ -267,6 +267,9 @@ PRESETS = (
     Preset("tiny", "A run of about a second: linreg, d = 4, m = 32, 2000 steps",
            {"mode": "linreg", "d": 4, "m": 32, "batch": 4, "lr": 0.05, "steps": 2000,
             "records": 20}),
+    Preset("tiny-diagonal", "The diagonal command's run of about a second: d = 12, m = 6, "
+           "2000 steps", {"mode": "diagonal", "d": 12, "m": 6, "sparsity": 2, "batch": 1,
+                          "lr": 0.02, "steps": 2000, "records": 20}),
     Preset("yaida-linreg", "Noisy least squares, d = 8, m = 64, |B| = 4: both FDRs against the "
            "exact moments, 8 chains", {"mode": "linreg", "d": 8, "m": 64, "batch": 4, "lr": 0.05,
            "noise": 0.5, "steps": 40_000, "records": 200, "chains": 8}, cite=YAIDA),
@@ -326,6 +329,15 @@ def estimate(config: Config) -> Estimate:
 STUDIES = (
     Study(
         name="fdr-scan",
+        tiny={
+            "lrs": (0.05,),
+            "batches": (4,),
+            "steps": 500,
+            "records": 10,
+            "chains": 2,
+            "d": 3,
+            "m": 16,
+        },
         title="FDR ratios over eta and |B|",
         summary="both fluctuation-dissipation ratios at the end of a run over a grid of eta and "
         "|B| (linreg: against the exact stationary values)",
@@ -355,6 +367,16 @@ STUDIES = (
     ),
     Study(
         name="alpha-eff",
+        tiny={
+            "lrs": (0.02,),
+            "batches": (1,),
+            "steps": 500,
+            "records": 10,
+            "chains": 1,
+            "d": 12,
+            "m": 6,
+            "sparsity": 2,
+        },
         title="Effective init scale of SGD on a diagonal net",
         summary="alpha_eff fitted to SGD's end point against Pesme et al.'s alpha_inf, over eta "
         "and |B|, with the distance to min-L1 of SGD and GD",
@@ -384,6 +406,7 @@ STUDIES = (
     ),
     Study(
         name="manifold-drift",
+        tiny={"lrs": (0.05,), "sigmas": (1.0,), "steps": 500, "records": 10, "chains": 32},
         title="Label-noise drift along a manifold of minima",
         summary="decay rate of zeta = (a^2 - b^2)/(2y) on f = ab against eta^2 sigma^2, over eta "
         "and sigma",

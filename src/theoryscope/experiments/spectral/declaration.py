@@ -170,6 +170,7 @@ def gram_estimate(params: GramParams) -> Estimate:
 STUDIES = (
     Study(
         name="gram",
+        tiny={"neurons": 8},
         title="ReLU Gram spectrum",
         summary="eigenvalue decay, condition number and numerical ranks of the exact Gram matrix",
         params=GramParams,

@@ -461,6 +461,7 @@ def _lr_boundary_cost(params: LrBoundaryParams) -> Estimate:
 STUDIES = (
     Study(
         name="propagate", title="Signal propagation",
+        tiny={"depth": 3},
         summary="variance q and correlation rho of two inputs through depth, and the fixed point",
         params=PropagateParams, run=_lazy_run("run_propagate"), figure=_propagate_figure,
         summary_lines=_propagate_lines, estimate=_propagate_cost, seeded=False, cite=SPEC3,
@@ -473,12 +474,14 @@ STUDIES = (
     ),
     Study(
         name="kernels", title="NNGP and NTK at infinite width",
+        tiny={"depth": 2, "inputs": 2, "dim": 2},
         summary="K^(L) and Theta^(L) of random inputs by closed forms, quadrature or a table",
         params=KernelsParams, run=_lazy_run("run_kernels"), figure=_kernels_figure,
         summary_lines=_kernels_lines, estimate=_kernels_cost, cite=SPEC4,
     ),
     Study(
         name="convergence", title="Finite width against infinite width",
+        tiny={"depth": 2, "widths": (4, 8), "nets": 4, "inputs": 2, "dim": 2},
         summary="Monte Carlo NTK and NNGP of random nets approach the kernels like width^-1/2",
         params=ConvergenceParams, run=_lazy_run("run_convergence"), figure=_convergence_figure,
         summary_lines=_convergence_lines, estimate=_convergence_cost, cite=SPEC4,
@@ -492,6 +495,7 @@ STUDIES = (
     ),
     Study(
         name="critical", title="Criticality",
+        tiny={"grid": 5},
         summary="the (C_b, C_w) with chi_par = chi_perp = 1, or the chi_perp = 1 curve",
         params=CriticalParams, run=_lazy_run("run_critical"), figure=_critical_figure,
         summary_lines=_critical_lines, estimate=_critical_cost, seeded=False, cite=SPEC3,
@@ -504,6 +508,7 @@ STUDIES = (
     ),
     Study(
         name="phase", title="Order and chaos",
+        tiny={"n": 5},
         summary="chi_perp at the fixed point over a (C_w, C_b) grid with the chi_perp = 1 curve",
         params=PhaseParams, run=_lazy_run("run_phase"), figure=_phase_figure,
         summary_lines=_phase_lines, estimate=_phase_cost, seeded=False, cite=SPEC3,
@@ -514,6 +519,7 @@ STUDIES = (
     ),
     Study(
         name="jacobian", title="Random ReLU networks",
+        tiny={"widths": (3, 4, 1), "nets": 10, "ntk_nets": 5},
         summary="exact and Monte Carlo moments of dz/dx_p and the NTK diagonal",
         params=JacobianParams, run=_lazy_run("run_jacobian"), figure=_jacobian_figure,
         summary_lines=_jacobian_lines, estimate=_jacobian_cost, cite=SPEC5,
@@ -535,6 +541,7 @@ STUDIES = (
     ),
     Study(
         name="lazy-width", title="Lazy training: movement against width",
+        tiny={"widths": (8, 16), "n": 4, "d": 3, "steps": 5},
         summary="max weight movement and kernel drift shrink like m^-1/2",
         params=LazyWidthParams, run=_lazy_run("run_lazy_width"), figure=_lazy_width_figure,
         summary_lines=_lazy_width_lines, estimate=_lazy_width_cost, cite=SPEC6,
@@ -548,6 +555,7 @@ STUDIES = (
     ),
     Study(
         name="lazy-rich", title="Lazy to rich",
+        tiny={"alphas": (0.5, 1.0), "n": 4, "d": 3, "width": 16, "steps": 5},
         summary="kernel and weight movement against the output scale alpha",
         params=LazyRichParams, run=_lazy_run("run_lazy_rich"), figure=_lazy_rich_figure,
         summary_lines=_lazy_rich_lines, estimate=_lazy_rich_cost, cite=CHIZAT,
@@ -558,6 +566,7 @@ STUDIES = (
     ),
     Study(
         name="lr-boundary", title="Learning rate at 2 / lambda_max",
+        tiny={"factors": (0.9, 1.1), "n": 4, "d": 3, "width": 16, "steps": 5},
         summary="the network and its linearization on both sides of eta = 2 / lambda_max(H(0))",
         params=LrBoundaryParams, run=_lazy_run("run_lr_boundary"), figure=_lr_boundary_figure,
         summary_lines=_lr_boundary_lines, estimate=_lr_boundary_cost, cite=SPEC7,
