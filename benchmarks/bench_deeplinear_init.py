@@ -30,6 +30,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.experiments.deeplinear_init.productlaw import (  # noqa: E402
     NormLaw,
     ks_pvalue,
@@ -109,6 +110,21 @@ def main() -> None:
           f"{'met' if worst >= 1 else 'not met'}; exact/batched >= 10: {exact:.0f} "
           f"{'met' if exact >= 10 else 'not met'}")  # fmt: skip
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}))
+    first = rows[0]
+    result(f"deeplinear_init batched sampler, L={first['depth']} n={first['width']}",
+           f"{first['batched_nets_per_second']:.0f} nets/s",
+           f"naive NumPy loop {first['naive_nets_per_second']:.0f} nets/s", small,
+           ">= 10x (loop overhead dominates)", small >= 10)  # fmt: skip
+    slow = min(rows, key=lambda r: r["ratio_batched_over_naive"])
+    result(f"deeplinear_init batched sampler, slowest size L={slow['depth']} n={slow['width']}",
+           f"{slow['batched_nets_per_second']:.0f} nets/s",
+           f"naive NumPy loop {slow['naive_nets_per_second']:.0f} nets/s", worst,
+           ">= 1x (never slower)", worst >= 1)  # fmt: skip
+    low = min(rows, key=lambda r: r["ratio_exact_over_batched"])
+    result(f"deeplinear_init exact product law, slowest size L={low['depth']} n={low['width']}",
+           f"{low['exact_nets_per_second']:.0f} nets/s",
+           f"batched JAX sampler {low['batched_nets_per_second']:.0f} nets/s", exact,
+           ">= 10x", exact >= 10)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.experiments.polynets.critical import (  # noqa: E402
     enumerate_critical,
     representative,
@@ -107,6 +108,14 @@ def main() -> None:
           f"full coverage: {'met' if met else 'not met'}")  # fmt: skip
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows,
                       "met": met}))  # fmt: skip
+    for r in rows:
+        left = "" if r["complete"] else ", incomplete: ratio is a lower bound"
+        result(f"polynets critical points, d={r['d']} r={r['r']} {r['outer']} q={r['negative']}",
+               f"analytic {r['analytic_seconds'] * 1e3:.2f} ms ({r['predicted']} sets)",
+               f"Newton {r['newton_seconds']:.1f} s, {r['found']} sets in {r['starts']} starts, "
+               f"{r['extra']} unpredicted{left}", r["ratio"],
+               ">= 100x to full coverage, 0 unpredicted",
+               r["extra"] == 0 and (r["ratio"] >= 100 or not r["complete"]))  # fmt: skip
 
 
 if __name__ == "__main__":

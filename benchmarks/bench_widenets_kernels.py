@@ -44,6 +44,7 @@ import jax
 import numpy as np
 from scipy import integrate
 
+from _bench import result
 from theoryscope.experiments.widenets.activations import get_activation
 from theoryscope.experiments.widenets.kernels import kernels
 from theoryscope.experiments.widenets.quadrature import polar_maps
@@ -296,9 +297,16 @@ def main() -> None:
         N * N,
     )
     print(f"  speed-up over the NumPy loop: {base / t_relu:,.0f}x")
+    result(f"widenets relu NNGP/NTK, {N}^2 pairs, depth {DEPTH}, float64",
+           f"closed form {t_relu:.2f} s", f"NumPy loop over pairs {base:.1f} s (extrapolated)",
+           base / t_relu, "none set (speed-up reported)", None)  # fmt: skip
     c = _nt_case(nt, "relu")
     if c:
         _vs_nt(c, t_relu, CPU["ours"])
+        result(f"widenets relu NNGP/NTK, {N}^2 pairs, vs neural-tangents",
+               f"closed form {t_relu:.2f} s (CPU {CPU['ours']:.2f} s)",
+               f"neural-tangents {c['seconds']:.2f} s (CPU {c['cpu']:.2f} s)",
+               c["seconds"] / t_relu, "none set (speed-up reported)", None)  # fmt: skip
         print(
             f"  max |ours - NT|: NNGP {np.abs(res.nngp - c['nngp']).max():.1e}, NTK {np.abs(res.ntk - c['ntk']).max():.1e}"
         )
@@ -330,12 +338,19 @@ def main() -> None:
         1,
     )
     print(f"  closed form is {t_tab / t_gelu:.1f}x faster than the table path")
+    result(f"widenets gelu NNGP/NTK, {N}^2 pairs, depth {DEPTH}, float64",
+           f"closed form {t_gelu:.2f} s", f"quadrature table path {t_tab:.2f} s",
+           t_tab / t_gelu, "speed-up > 1x", t_tab > t_gelu)  # fmt: skip
     print(
         f"  max |closed - table|: NNGP {np.abs(res.nngp - tab.nngp).max():.1e}, NTK {np.abs(res.ntk - tab.ntk).max():.1e}"
     )
     c = _nt_case(nt, "gelu")
     if c:
         _vs_nt(c, t_gelu, cpu_gelu, "neural-tangents (closed form)")
+        result(f"widenets gelu NNGP/NTK, {N}^2 pairs, vs neural-tangents",
+               f"closed form {t_gelu:.2f} s (CPU {cpu_gelu:.2f} s)",
+               f"neural-tangents closed form {c['seconds']:.2f} s (CPU {c['cpu']:.2f} s)",
+               c["seconds"] / t_gelu, "speed-up > 1x", c["seconds"] > t_gelu)  # fmt: skip
         print(
             f"  max |ours - NT|: NNGP {np.abs(res.nngp - c['nngp']).max():.1e}, NTK {np.abs(res.ntk - c['ntk']).max():.1e}"
         )
@@ -353,6 +368,9 @@ def main() -> None:
         x, res, args.pairs_quad, N * N,
     )  # fmt: skip
     print(f"  speed-up over the NumPy loop: {base / t_tanh:,.0f}x")
+    result(f"widenets tanh NNGP/NTK, equal norms, {N}^2 pairs", f"table path {t_tanh:.2f} s",
+           f"NumPy loop of the polar rule {base:,.0f} s (extrapolated)", base / t_tanh,
+           "none set (speed-up reported)", None)  # fmt: skip
 
     # 4. unequal norms -------------------------------------------------------------------
     print("\n4. inputs of unequal norms")
@@ -362,6 +380,9 @@ def main() -> None:
         1,
     )
     print(f"  ratio to the equal-norm table path (section 3): {t_ser / t_tanh:.2f}  (target <= 2)")
+    result(f"widenets tanh, unequal norms, {N}^2 pairs", f"Hermite-series path {t_ser:.2f} s",
+           f"equal-norm table path {t_tanh:.2f} s", t_ser / t_tanh, "time ratio <= 2x",
+           t_ser <= 2 * t_tanh)  # fmt: skip
     sub1, sub2 = xg[:30], xg[1000:1040]
     t = time.perf_counter()
     pp = kernels(sub1, sub2, activation="tanh", method="quadrature", dtype="float64", **act_kw)
@@ -381,12 +402,19 @@ def main() -> None:
     print(
         f"  series path is {extra / t_ser:,.0f}x faster; max |series - per-pair| on the subsample: {err:.1e}"
     )
+    result(f"widenets tanh, unequal norms, {N}^2 pairs, vs per-pair path",
+           f"Hermite-series path {t_ser:.2f} s",
+           f"per-pair quadrature path {extra:,.0f} s (extrapolated)", extra / t_ser,
+           "none set (speed-up reported)", None)  # fmt: skip
     t_gu, gu = _timed(
         "gelu, closed form", lambda: kernels(xg, activation="gelu", dtype="float64", **act_kw), 2
     )
     c = _nt_case(nt, "gelu_unequal")
     if c:
         _vs_nt(c, t_gu, CPU["gelu, closed form"], "neural-tangents gelu")
+        result(f"widenets gelu, unequal norms, {N}^2 pairs, vs neural-tangents",
+               f"closed form {t_gu:.2f} s", f"neural-tangents {c['seconds']:.2f} s",
+               c["seconds"] / t_gu, "speed-up > 1x", c["seconds"] > t_gu)  # fmt: skip
     m = N // 2
     t_spe, _ = _timed(
         f"softplus C_w = 2, {m} inputs, equal norms (table)",
@@ -401,6 +429,9 @@ def main() -> None:
         1,
     )
     print(f"  softplus: ratio series / table {t_spu / t_spe:.2f}  (target <= 2)")
+    result(f"widenets softplus C_w=2, unequal norms, {m}^2 pairs",
+           f"Hermite-series path {t_spu:.2f} s", f"equal-norm table path {t_spe:.2f} s",
+           t_spu / t_spe, "time ratio <= 2x", t_spu <= 2 * t_spe)  # fmt: skip
     c = _nt_case(nt, "tanh_subset")
     if c:
         m = NT_SUBSET
@@ -413,6 +444,10 @@ def main() -> None:
             f"faster by wall clock, {nt_cpu / CPU['tanh, Hermite-series path']:,.0f}x by CPU time"
         )
         print(f"  its max NTK error against ours on those pairs: {nt_err:.1e}")
+        result(f"widenets tanh, unequal norms, {N}^2 pairs, vs neural-tangents",
+               f"Hermite-series path {t_ser:.2f} s",
+               f"neural-tangents Gauss-Hermite {nt_extra:,.0f} s (extrapolated from {m}^2)",
+               nt_extra / t_ser, "none set (speed-up reported)", None)  # fmt: skip
     else:
         print("  neural-tangents: NT unavailable")
 
