@@ -3,8 +3,9 @@
 Config (``--full``): d = 3, k = 30000, |B| = 1000, gamma = 0.1, eta = 0.01, the default 400
 records over 2000 steps. By default the same config runs 500 steps with 100 records: the same
 number of records per step (the log-spaced schedule records about one step in five either way),
-so the same ratio at a quarter of the time. Each record needs W2 K W2^T (k^2 = 9e8 pairs); the engine takes it by
-Taylor moments with a proven error bound (kernel_sum) or directly over K's upper triangle.
+so the same ratio at a quarter of the time. Each record needs W2 K W2^T (k^2 = 9e8 pairs); the
+engine takes it by Taylor moments with a proven error bound (kernel_sum) or directly over K's
+upper triangle.
 
 Figure: the run's wall-clock steps/s including records. Baseline, measured in the same run: the
 engine's own stepping rate (steps / time spent stepping). Target: figure >= 50% of baseline. Also

@@ -120,7 +120,8 @@ def bench_default(steps: int, repeat: int) -> dict:
         )
         result(f"expander SGD {dtype}, d=3 k=1000 |B|=100, {steps} steps",
                f"{ours:.0f} steps/s ({wall:.0f} with 400 records)",
-               f"plain JAX {plain:.0f} steps/s", ours / plain, ">= 5x", ours >= 5 * plain)  # fmt: skip
+               f"plain JAX {plain:.0f} steps/s", ours / plain, ">= 5x",
+               ours >= 5 * plain)  # fmt: skip
     return out
 
 

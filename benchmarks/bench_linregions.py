@@ -83,7 +83,8 @@ def bench(name: str, nets: list, x0: np.ndarray, x1: np.ndarray, grids: list[int
     g = min([finest, *complete], key=lambda e: e["ratio"])
     how = "finds all" if g["missed"] == 0 and g["extra"] == 0 else (
         f"misses {g['missed']}, extra {g['extra']}")  # fmt: skip
-    result(f"linregions 1-D count, {name}", f"exact {row['exact_seconds_per_net'] * 1e3:.2f} ms/net",
+    result(f"linregions 1-D count, {name}",
+           f"exact {row['exact_seconds_per_net'] * 1e3:.2f} ms/net",
            f"grid M={g['points']} {g['seconds_per_net'] * 1e3:.2f} ms/net ({how})", g["ratio"],
            "> 1x vs every complete grid and the finest", row["met"])  # fmt: skip
     return row
