@@ -1,6 +1,7 @@
 """The exact 1-D region count against a dense-grid count of the same nets: time and regions missed.
 
-    python benchmarks/bench_linregions.py [--nets 20] [--grids 1000,10000,100000] [--repeat 3]
+    python benchmarks/bench_linregions.py [--full] [--nets 10] [--grids 1000,10000,100000]
+                                          [--repeat 3]
 
 Exact: :func:`count_segment` follows the piecewise-linear path layer by layer (float64).
 Baseline: :func:`grid_count` evaluates the activation pattern of every neuron at M equispaced
@@ -92,10 +93,13 @@ def bench(name: str, nets: list, x0: np.ndarray, x1: np.ndarray, grids: list[int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--nets", type=int, default=20)
+    parser.add_argument("--nets", type=int, default=10)
+    parser.add_argument("--full", action="store_true", help="20 nets per architecture")
     parser.add_argument("--grids", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.full:
+        args.nets = 20
     grids = [int(g) for g in args.grids.split(",")]
     rows = []
     for name, n0, widths in CASES:
