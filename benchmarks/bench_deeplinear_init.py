@@ -1,6 +1,7 @@
 """Nets per second of the deeplinear_init samplers of ||theta||^2 = ||W^(L+1) ... W^(1)||^2.
 
-    python benchmarks/bench_deeplinear_init.py [--nets 4000] [--naive-nets 300] [--repeat 3]
+    python benchmarks/bench_deeplinear_init.py [--full] [--nets 4000] [--naive-nets 300]
+                                               [--repeat 3]
 
 Three ways to draw the same law, timed in this process (best of ``--repeat``; the JAX sampler is
 called once before timing so compilation is excluded):
@@ -12,7 +13,10 @@ called once before timing so compilation is excluded):
     exact     the product law prod chi^2_{n_l}/n_l drawn directly (NumPy Gamma draws)
 
 At three sizes (n_0 = n): L=64, n=4 (Python loop overhead dominates the baseline), L=16, n=32
-(Gaussian draws dominate both), L=8, n=128 (the baseline's n^3 matrix products dominate).
+(Gaussian draws dominate both), L=8, n=128 (the baseline's n^3 matrix products dominate). At
+L=8, n=128, where one net costs ~30x more than at the other sizes, both matrix samplers draw a
+quarter of ``--nets`` / ``--naive-nets`` (still 1000 and 75 nets, seconds per timed call) unless
+``--full`` is given; the rates are per net either way.
 Printed: nets/s of each, the ratios batched/naive and exact/batched against their targets, and
 the KS p-value of every sampler's draws against the exact CDF (all three draw the same law).
 Last line: one JSON object.
@@ -30,6 +34,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.experiments.deeplinear_init.productlaw import (  # noqa: E402
     NormLaw,
     ks_pvalue,
@@ -73,15 +78,17 @@ def measure(depth: int, width: int, nets: int, naive_nets: int, repeat: int) -> 
         for name, v in (("naive", naive), ("batched", batched), ("exact", exact))
     }
     return {
-        "depth": depth, "width": width, "naive_nets_per_second": naive_rate,
+        "depth": depth, "width": width, "nets": nets, "naive_nets": naive_nets,
+        "naive_nets_per_second": naive_rate,
         "batched_nets_per_second": batched_rate, "exact_nets_per_second": exact_rate,
         "ratio_batched_over_naive": batched_rate / naive_rate,
         "ratio_exact_over_batched": exact_rate / batched_rate, "ks_pvalues": pvalues,
     }  # fmt: skip
 
 
-#: (L, n): loop overhead dominates the naive baseline, Gaussian draws dominate, matmuls dominate.
-SIZES = ((64, 4), (16, 32), (8, 128))
+#: (L, n, divisor of the nets drawn): loop overhead dominates the naive baseline, Gaussian draws
+#: dominate, matmuls dominate (there a quarter of the nets, unless --full).
+SIZES = ((64, 4, 1), (16, 32, 1), (8, 128, 4))
 
 
 def main() -> None:
@@ -89,10 +96,12 @@ def main() -> None:
     parser.add_argument("--nets", type=int, default=4000, help="nets per timed batched call")
     parser.add_argument("--naive-nets", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="all nets at every size")
     args = parser.parse_args()
     rows = []
-    for depth, width in SIZES:
-        row = measure(depth, width, args.nets, args.naive_nets, args.repeat)
+    for depth, width, divisor in SIZES:
+        div = 1 if args.full else divisor
+        row = measure(depth, width, args.nets // div, args.naive_nets // div, args.repeat)
         rows.append(row)
         p = row["ks_pvalues"]
         print(f"L={depth:<3} n={width:<4} naive {row['naive_nets_per_second']:10.0f} nets/s | "
@@ -109,6 +118,21 @@ def main() -> None:
           f"{'met' if worst >= 1 else 'not met'}; exact/batched >= 10: {exact:.0f} "
           f"{'met' if exact >= 10 else 'not met'}")  # fmt: skip
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}))
+    first = rows[0]
+    result(f"deeplinear_init batched sampler, L={first['depth']} n={first['width']}",
+           f"{first['batched_nets_per_second']:.0f} nets/s",
+           f"naive NumPy loop {first['naive_nets_per_second']:.0f} nets/s", small,
+           ">= 10x (loop overhead dominates)", small >= 10)  # fmt: skip
+    slow = min(rows, key=lambda r: r["ratio_batched_over_naive"])
+    result(f"deeplinear_init batched sampler, slowest size L={slow['depth']} n={slow['width']}",
+           f"{slow['batched_nets_per_second']:.0f} nets/s",
+           f"naive NumPy loop {slow['naive_nets_per_second']:.0f} nets/s", worst,
+           ">= 1x (never slower)", worst >= 1)  # fmt: skip
+    low = min(rows, key=lambda r: r["ratio_exact_over_batched"])
+    result(f"deeplinear_init exact product law, slowest size L={low['depth']} n={low['width']}",
+           f"{low['exact_nets_per_second']:.0f} nets/s",
+           f"batched JAX sampler {low['batched_nets_per_second']:.0f} nets/s", exact,
+           ">= 10x", exact >= 10)  # fmt: skip
 
 
 if __name__ == "__main__":

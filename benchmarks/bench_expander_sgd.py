@@ -1,6 +1,7 @@
 """Steps per second of the Expander Nets SGD engine against a plain JAX implementation.
 
-    python benchmarks/bench_expander_sgd.py            # page defaults, float32 and float64
+    python benchmarks/bench_expander_sgd.py            # page config, 3000 steps, float32 and 64
+    python benchmarks/bench_expander_sgd.py --full     # 10000 steps, best of 3
     python benchmarks/bench_expander_sgd.py --big      # k = 30000, |B| = 1000: peak memory
 
 Target (issue 12): ours >= 5x plain JAX in float32 and in float64 ("ours" is the engine's
@@ -29,6 +30,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.core.hermite import hermite_terms  # noqa: E402
 from theoryscope.experiments.expander.config import Config  # noqa: E402
 from theoryscope.experiments.expander.engine import simulate  # noqa: E402
@@ -116,6 +118,10 @@ def bench_default(steps: int, repeat: int) -> dict:
             f"baseline: plain JAX {plain:8.0f} steps/s; ratio {ours / plain:.2f}; target >= 5: "
             f"{'MET' if ours >= 5 * plain else 'NOT MET'}"
         )
+        result(f"expander SGD {dtype}, d=3 k=1000 |B|=100, {steps} steps",
+               f"{ours:.0f} steps/s ({wall:.0f} with 400 records)",
+               f"plain JAX {plain:.0f} steps/s", ours / plain, ">= 5x",
+               ours >= 5 * plain)  # fmt: skip
     return out
 
 
@@ -142,15 +148,20 @@ def bench_big(steps: int) -> dict:
         f"{res['records']} records in {res['record_seconds']} s (exact population loss), "
         f"peak RSS {peak_mb:.0f} MB ({'<' if peak_mb < 2048 else '>='} 2 GB)"
     )
+    result("expander SGD k=30000 |B|=1000, peak memory", f"peak RSS {peak_mb:.0f} MB",
+           "none (a bound)", None, "< 2 GB", peak_mb < 2048)  # fmt: skip
     return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=10000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--full", action="store_true", help="10000 steps, best of 3")
     ap.add_argument("--big", action="store_true", help="k=30000, B=1000 peak memory (alone)")
     args = ap.parse_args()
+    if args.full:
+        args.steps, args.repeat = 10000, 3
     info = {
         "benchmark": "expander_sgd",
         "jax": jax.__version__,

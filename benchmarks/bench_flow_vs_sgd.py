@@ -25,6 +25,8 @@ import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+from _bench import result  # noqa: E402
+
 
 def _case(name: str) -> tuple[dict, float, float]:
     from theoryscope.experiments.expander.config import Config
@@ -83,6 +85,11 @@ def run_case(name: str, full: bool, sgd_steps: int) -> dict:
         f"  figure: flow {flow_s:.2f} s; baseline: SGD {sgd_s:.1f} s; ratio {ratio:.1f}x; "
         f"target >= {target:g}x: {'MET' if met else 'NOT MET'}"
     )
+    alpha = ",".join(str(a) for a in base["alpha"][0])
+    result(f"exact flow vs SGD, alpha=({alpha}) gamma={base['gamma']} k={base['k']} "
+           f"to t={t_end:.0f}", f"flow {flow_s:.2f} s warm ({cold:.1f} s cold)",
+           f"SGD {sgd_s:.1f} s ({'measured' if share == total else 'extrapolated'}, "
+           f"{total} steps)", ratio, f">= {target:g}x", met)  # fmt: skip
     return {
         "case": name,
         "flow_seconds_warm": round(flow_s, 3),

@@ -25,6 +25,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.experiments.sgdnoise.chains import build_problem, make_runner  # noqa: E402
 from theoryscope.experiments.sgdnoise.config import Config  # noqa: E402
 
@@ -97,6 +98,10 @@ def main() -> None:
             }
         )
     )
+    result(f"sgdnoise FDR chains, {args.mode}, {args.chains} chains x {args.steps} steps",
+           f"vmap {chain_steps / t_vmap:,.0f} chain-steps/s",
+           f"loop over chains {chain_steps / t_loop:,.0f} chain-steps/s", speedup,
+           f">= {args.target:g}x", speedup >= args.target)  # fmt: skip
 
 
 if __name__ == "__main__":

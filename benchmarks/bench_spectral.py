@@ -27,6 +27,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
+from _bench import result  # noqa: E402
 from theoryscope.experiments.spectral.config import Config  # noqa: E402
 from theoryscope.experiments.spectral.engine import simulate  # noqa: E402
 from theoryscope.experiments.spectral.theory import build_problem  # noqa: E402
@@ -111,6 +112,12 @@ def main() -> None:
             f"residual difference {row['residual_max_difference']:.2e}"
         )
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}))
+    for r in rows:
+        result(f"spectral GD, {r['mode']} mode, n={r['neurons']}",
+               f"engine {r['engine_steps_per_second']:.0f} steps/s (exact loss)",
+               f"plain sampled loss (M={r['samples']}) {r['plain_steps_per_second']:.0f} steps/s, "
+               f"residual off by {r['residual_max_difference']:.0e}", r["ratio"],
+               "none set (no issue target)", None)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Benchmark: NNGP/NTK of 2,000 x 2,000 input pairs at depth 10 in float64 (issues 5 and 12).
+"""Benchmark: NNGP/NTK of n x n input pairs at depth 10 in float64 (issues 5 and 12: n = 2,000,
+``--full``; by default n = 1,000, a quarter of the pairs: the same comparisons in less time).
 
 Every figure is printed with a ratio against a baseline timed in the same process:
 
@@ -9,24 +10,27 @@ Every figure is printed with a ratio against a baseline timed in the same proces
 4. Unequal norms: tanh on the Hermite-series path against the equal-norm table path (the
    target: within 2x) and against the per-pair quadrature path it replaces; gelu by its
    closed form; softplus at C_w = 2 (near-critical: correlations approach 1, the series
-   needs its second stage) on 1,000 inputs, against its equal-norm table path.
+   needs its second stage) on n / 2 inputs, against its equal-norm table path.
 5. Accuracy at large variances: the adaptive polar rule and the previous fixed rule (3 x 32
    Gauss-Legendre angles x 64 Gauss-Laguerre radii) against nested scipy quadrature.
 
 Loops and the per-pair path are timed on a subsample of pairs and extrapolated linearly to all
-4,000,000 pairs (said so in the output); their results are checked against ours there.
+n^2 pairs (said so in the output); their results are checked against ours there. The two sides
+of every comparison of ours with ours or with neural-tangents are timed alike: one warm-up call
+(compilation), then the best of 2.
 
 neural-tangents 0.6.5 is compared when available: it needs an older JAX than the lab's, so it
 runs in its own virtualenv (``THEORYSCOPE_NT_PYTHON``, default ``/work/nt-venv/bin/python``)
 through ``nt_widenets_kernels.py`` in a subprocess, on the same inputs; otherwise the benchmark
 prints "NT unavailable" and keeps its own baselines. Its tanh layer (Gauss-Hermite quadrature,
-no closed form) is timed on 250 inputs and extrapolated.
+no closed form) is timed on 150 inputs and extrapolated.
 
-Inputs: 2,000 points on the sphere of radius sqrt(20) in R^20 (equal norms), and the same
+Inputs: n points on the sphere of radius sqrt(20) in R^20 (equal norms), and the same
 points scaled by factors uniform in [0.5, 2] (unequal norms).
 
-Run: ``python benchmarks/bench_widenets_kernels.py [--no-nt] [--nt-python PATH]`` (about
-3 minutes on 2 cores, half of it neural-tangents).
+Run: ``python benchmarks/bench_widenets_kernels.py [--full] [--no-nt] [--nt-python PATH]``
+(about 2.5 CPU-minutes with n = 2,000, a third of it neural-tangents; wall time on a loaded
+machine is several times that).
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ import jax
 import numpy as np
 from scipy import integrate
 
+from _bench import result
 from theoryscope.experiments.widenets.activations import get_activation
 from theoryscope.experiments.widenets.kernels import kernels
 from theoryscope.experiments.widenets.quadrature import polar_maps
 
-N, D, DEPTH = 2000, 20, 10
+D, DEPTH = 20, 10  # input dimension, depth; the number of inputs is --n (--full: 2000)
 NT_SUBSET = 150  # inputs for neural-tangents' tanh (quadrature) layer, extrapolated
 CPU: dict[str, float] = {}
 
@@ -249,6 +254,8 @@ def accuracy_section() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000, help="inputs (n^2 pairs)")
+    ap.add_argument("--full", action="store_true", help="2,000 inputs, as in issues 5 and 12")
     ap.add_argument("--pairs-baseline", type=int, default=2000, help="pairs for the relu loop")
     ap.add_argument("--pairs-quad", type=int, default=20, help="pairs for the quadrature loop")
     ap.add_argument("--no-nt", action="store_true", help="skip neural-tangents")
@@ -258,12 +265,13 @@ def main() -> None:
         help="interpreter of a virtualenv with neural-tangents 0.6.5",
     )
     args = ap.parse_args()
-    print(f"widenets kernel benchmark: {N} x {N} = {N * N:,} pairs, depth {DEPTH}, float64")
+    n = 2000 if args.full else args.n
+    print(f"widenets kernel benchmark: {n} x {n} = {n * n:,} pairs, depth {DEPTH}, float64")
     print(f"  CPU cores visible: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, D))
+    x = rng.standard_normal((n, D))
     x *= np.sqrt(D) / np.linalg.norm(x, axis=1, keepdims=True)
-    xg = x * rng.uniform(0.5, 2.0, (N, 1))
+    xg = x * rng.uniform(0.5, 2.0, (n, 1))
     relu_kw = dict(activation="relu", depth=DEPTH, cw=2.0, cb=0.05)
     act_kw = dict(depth=DEPTH, cw=1.5, cb=0.05)
 
@@ -286,19 +294,26 @@ def main() -> None:
 
     # 1. relu ------------------------------------------------------------------------------
     print("\n1. relu, closed form")
-    t_relu, res = _timed("ours", lambda: kernels(x, dtype="float64", **relu_kw), 3)
+    t_relu, res = _timed("ours", lambda: kernels(x, dtype="float64", **relu_kw), 2)
     base = _baseline(
         "relu",
         lambda a, b: relu_pair_loop(a, b, 2.0, 0.05, DEPTH),
         x,
         res,
         args.pairs_baseline,
-        N * N,
+        n * n,
     )
     print(f"  speed-up over the NumPy loop: {base / t_relu:,.0f}x")
+    result(f"widenets relu NNGP/NTK, {n}^2 pairs, depth {DEPTH}, float64",
+           f"closed form {t_relu:.2f} s", f"NumPy loop over pairs {base:.1f} s (extrapolated)",
+           base / t_relu, "none set (speed-up reported)", None)  # fmt: skip
     c = _nt_case(nt, "relu")
     if c:
         _vs_nt(c, t_relu, CPU["ours"])
+        result(f"widenets relu NNGP/NTK, {n}^2 pairs, vs neural-tangents",
+               f"closed form {t_relu:.2f} s (CPU {CPU['ours']:.2f} s)",
+               f"neural-tangents {c['seconds']:.2f} s (CPU {c['cpu']:.2f} s)",
+               c["seconds"] / t_relu, "none set (speed-up reported)", None)  # fmt: skip
         print(
             f"  max |ours - NT|: NNGP {np.abs(res.nngp - c['nngp']).max():.1e}, NTK {np.abs(res.ntk - c['ntk']).max():.1e}"
         )
@@ -321,21 +336,28 @@ def main() -> None:
     # 2. gelu ------------------------------------------------------------------------------
     print("\n2. gelu: closed form against the quadrature table path (same inputs)")
     t_gelu, res = _timed(
-        "closed form", lambda: kernels(x, activation="gelu", dtype="float64", **act_kw), 3
+        "closed form", lambda: kernels(x, activation="gelu", dtype="float64", **act_kw), 2
     )
     cpu_gelu = CPU["closed form"]
     t_tab, tab = _timed(
         "table path (baseline)",
         lambda: kernels(x, activation="gelu", method="table", dtype="float64", **act_kw),
-        1,
+        2,
     )
     print(f"  closed form is {t_tab / t_gelu:.1f}x faster than the table path")
+    result(f"widenets gelu NNGP/NTK, {n}^2 pairs, depth {DEPTH}, float64",
+           f"closed form {t_gelu:.2f} s", f"quadrature table path {t_tab:.2f} s",
+           t_tab / t_gelu, "speed-up > 1x", t_tab > t_gelu)  # fmt: skip
     print(
         f"  max |closed - table|: NNGP {np.abs(res.nngp - tab.nngp).max():.1e}, NTK {np.abs(res.ntk - tab.ntk).max():.1e}"
     )
     c = _nt_case(nt, "gelu")
     if c:
         _vs_nt(c, t_gelu, cpu_gelu, "neural-tangents (closed form)")
+        result(f"widenets gelu NNGP/NTK, {n}^2 pairs, vs neural-tangents",
+               f"closed form {t_gelu:.2f} s (CPU {cpu_gelu:.2f} s)",
+               f"neural-tangents closed form {c['seconds']:.2f} s (CPU {c['cpu']:.2f} s)",
+               c["seconds"] / t_gelu, "speed-up > 1x", c["seconds"] > t_gelu)  # fmt: skip
         print(
             f"  max |ours - NT|: NNGP {np.abs(res.nngp - c['nngp']).max():.1e}, NTK {np.abs(res.ntk - c['ntk']).max():.1e}"
         )
@@ -345,67 +367,83 @@ def main() -> None:
     # 3. tanh, equal norms ---------------------------------------------------------------
     print("\n3. tanh, equal norms (table path)")
     t_tanh, res = _timed(
-        "ours", lambda: kernels(x, activation="tanh", dtype="float64", **act_kw), 1
+        "ours", lambda: kernels(x, activation="tanh", dtype="float64", **act_kw), 2
     )
     base = _baseline(
         "tanh, polar Gauss rule per pair",
         lambda a, b: quad_pair_loop(a, b, 1.5, 0.05, DEPTH, np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-        x, res, args.pairs_quad, N * N,
+        x, res, args.pairs_quad, n * n,
     )  # fmt: skip
     print(f"  speed-up over the NumPy loop: {base / t_tanh:,.0f}x")
+    result(f"widenets tanh NNGP/NTK, equal norms, {n}^2 pairs", f"table path {t_tanh:.2f} s",
+           f"NumPy loop of the polar rule {base:,.0f} s (extrapolated)", base / t_tanh,
+           "none set (speed-up reported)", None)  # fmt: skip
 
     # 4. unequal norms -------------------------------------------------------------------
     print("\n4. inputs of unequal norms")
     t_ser, ser = _timed(
         "tanh, Hermite-series path",
         lambda: kernels(xg, activation="tanh", dtype="float64", **act_kw),
-        1,
+        2,
     )
     print(f"  ratio to the equal-norm table path (section 3): {t_ser / t_tanh:.2f}  (target <= 2)")
-    sub1, sub2 = xg[:30], xg[1000:1040]
+    result(f"widenets tanh, unequal norms, {n}^2 pairs", f"Hermite-series path {t_ser:.2f} s",
+           f"equal-norm table path {t_tanh:.2f} s", t_ser / t_tanh, "time ratio <= 2x",
+           t_ser <= 2 * t_tanh)  # fmt: skip
+    sub1, sub2 = xg[:30], xg[n // 2 : n // 2 + 40]
     t = time.perf_counter()
     pp = kernels(sub1, sub2, activation="tanh", method="quadrature", dtype="float64", **act_kw)
     t_pp = time.perf_counter() - t
     t = time.perf_counter()
     pp = kernels(sub1, sub2, activation="tanh", method="quadrature", dtype="float64", **act_kw)
     t_pp = time.perf_counter() - t
-    extra = t_pp / pp.ntk.size * N * N
+    extra = t_pp / pp.ntk.size * n * n
     err = max(
-        np.abs(ser.nngp[:30, 1000:1040] - pp.nngp).max(),
-        np.abs(ser.ntk[:30, 1000:1040] - pp.ntk).max(),
+        np.abs(ser.nngp[:30, n // 2 : n // 2 + 40] - pp.nngp).max(),
+        np.abs(ser.ntk[:30, n // 2 : n // 2 + 40] - pp.ntk).max(),
     )
     print(
         f"  per-pair quadrature path (baseline): {t_pp:.2f} s for {pp.ntk.size:,} pairs, "
-        f"extrapolated to {N * N:,}: {extra:,.0f} s  [subsample, extrapolated linearly]"
+        f"extrapolated to {n * n:,}: {extra:,.0f} s  [subsample, extrapolated linearly]"
     )
     print(
         f"  series path is {extra / t_ser:,.0f}x faster; max |series - per-pair| on the subsample: {err:.1e}"
     )
+    result(f"widenets tanh, unequal norms, {n}^2 pairs, vs per-pair path",
+           f"Hermite-series path {t_ser:.2f} s",
+           f"per-pair quadrature path {extra:,.0f} s (extrapolated)", extra / t_ser,
+           "none set (speed-up reported)", None)  # fmt: skip
     t_gu, gu = _timed(
         "gelu, closed form", lambda: kernels(xg, activation="gelu", dtype="float64", **act_kw), 2
     )
     c = _nt_case(nt, "gelu_unequal")
     if c:
         _vs_nt(c, t_gu, CPU["gelu, closed form"], "neural-tangents gelu")
-    m = N // 2
+        result(f"widenets gelu, unequal norms, {n}^2 pairs, vs neural-tangents",
+               f"closed form {t_gu:.2f} s", f"neural-tangents {c['seconds']:.2f} s",
+               c["seconds"] / t_gu, "speed-up > 1x", c["seconds"] > t_gu)  # fmt: skip
+    m = n // 2
     t_spe, _ = _timed(
         f"softplus C_w = 2, {m} inputs, equal norms (table)",
         lambda: kernels(x[:m], activation="softplus", depth=DEPTH, cw=2.0, cb=0.0, dtype="float64"),
-        1,
+        2,
     )
     t_spu, _ = _timed(
         f"softplus C_w = 2, {m} inputs, unequal norms (series)",
         lambda: kernels(
             xg[:m], activation="softplus", depth=DEPTH, cw=2.0, cb=0.0, dtype="float64"
         ),
-        1,
+        2,
     )
     print(f"  softplus: ratio series / table {t_spu / t_spe:.2f}  (target <= 2)")
+    result(f"widenets softplus C_w=2, unequal norms, {m}^2 pairs",
+           f"Hermite-series path {t_spu:.2f} s", f"equal-norm table path {t_spe:.2f} s",
+           t_spu / t_spe, "time ratio <= 2x", t_spu <= 2 * t_spe)  # fmt: skip
     c = _nt_case(nt, "tanh_subset")
     if c:
         m = NT_SUBSET
-        nt_extra = c["seconds"] / (m * m) * N * N
-        nt_cpu = c["cpu"] / (m * m) * N * N
+        nt_extra = c["seconds"] / (m * m) * n * n
+        nt_cpu = c["cpu"] / (m * m) * n * n
         nt_err = np.abs(c["ntk"] - ser.ntk[:m, :m]).max()
         print(
             f"  neural-tangents tanh (Gauss-Hermite, deg 25): {c['seconds']:.2f} s for {m}^2 pairs, "
@@ -413,6 +451,10 @@ def main() -> None:
             f"faster by wall clock, {nt_cpu / CPU['tanh, Hermite-series path']:,.0f}x by CPU time"
         )
         print(f"  its max NTK error against ours on those pairs: {nt_err:.1e}")
+        result(f"widenets tanh, unequal norms, {n}^2 pairs, vs neural-tangents",
+               f"Hermite-series path {t_ser:.2f} s",
+               f"neural-tangents Gauss-Hermite {nt_extra:,.0f} s (extrapolated from {m}^2)",
+               nt_extra / t_ser, "none set (speed-up reported)", None)  # fmt: skip
     else:
         print("  neural-tangents: NT unavailable")
 
