@@ -77,7 +77,8 @@ def test_workers_are_capped_at_a_multiple_of_the_cores(tmp_path, capsys):
 def test_diverged_runs_are_counted_apart_from_finished(tmp_path, capsys):
     """lr 5, gamma 1, relu diverges (see test_cli_expander); gamma 0.05 at lr 0.01 finishes."""
     spec = build_spec("expander", ["gamma=1", "lr=5,0.01", "nonlinearity=relu", "k=50",
-                                   "records=20", "steps=300"], "0", mode="sgd", t_eff="steps")  # fmt: skip
+                                   "records=20", "steps=300"], "0", fixed={"mode": "sgd"},
+                      settings={"t_eff": "steps"})  # fmt: skip
     store = RunStore(tmp_path / "runs.sqlite")
     progress = Progress(total=2, enabled=False)
     result = run_sweep(spec, store=store, executor=SerialExecutor(), progress=progress)

@@ -86,11 +86,32 @@ def config_hash(experiment: str, config: Mapping[str, Any]) -> str | None:
 
 
 def batches_seeds(experiment: Any, config: Mapping[str, Any]) -> bool:
-    """Whether the experiment runs several seeds of this config as one batched computation."""
+    """Whether the experiment can run several seeds of this config as one batched computation."""
     from theoryscope.plots.render import when_holds
 
     hooks = experiment.hooks
     return hooks.simulate_seeds is not None and when_holds(hooks.batch_when, config)
+
+
+def estimate_work(
+    experiment_name: str, configs: list[dict[str, Any]], missing: list[list[int]]
+) -> tuple[float | None, float | None]:
+    """(seconds of all missing runs together, memory of the largest) from the experiment's
+    declared estimate; (None, None) where it declares none."""
+    experiment = get_experiment(experiment_name)
+    if experiment.estimate is None:
+        return None, None
+    seconds = memory = 0.0
+    for config, seeds in zip(configs, missing, strict=True):
+        if not seeds:
+            continue
+        try:
+            found = experiment.estimate(experiment.config_from_dict(config))
+        except Exception:  # an estimate is advice: without it the plan does without
+            return None, None
+        seconds += float(found.seconds) * len(seeds)
+        memory = max(memory, float(found.memory_bytes))
+    return seconds, memory
 
 
 # ------------------------------------------------------------------------------------------------
@@ -166,6 +187,14 @@ class Progress:
             self.stream.write(self.line() + "\n")
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """One line of its own above the bar (the executor's plan)."""
+        if not self.enabled:
+            return
+        assert self.stream is not None
+        self.stream.write(("\r\x1b[K" if self.tty else "") + text + "\n")
+        self.stream.flush()
+
     def close(self) -> None:
         if self.enabled and self.tty and self.stream is not None:
             self.stream.write("\n")
@@ -188,6 +217,8 @@ class SweepResult:
     run_ids: list[str] = field(default_factory=list)
     #: runs that ended ``diverged`` (a result, so not retried on resume, but not ``finished``)
     diverged: int = 0
+    #: where the tasks ran (:class:`~theoryscope.sweep.plan.Plan`), None if nothing ran
+    plan: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +231,7 @@ class SweepResult:
             "other": self.other,
             "seconds": self.seconds,
             "executor": self.executor,
+            "plan": self.plan,
             "run_ids": self.run_ids,
         }
 
@@ -232,20 +264,23 @@ def make_tasks(
     hashes: list[str | None],
     missing: list[list[int]],
     slots: int,
+    batch: bool = True,
 ) -> list[Task]:
     """One task per config with its missing seeds, split so that every slot has work.
 
-    Seeds the experiment batches (its ``simulate_seeds`` hook) stay together unless there are
-    fewer configs than slots; other seeds each get their own task (better balance).
+    Where the executor batches (``batch``, on accelerators) and the experiment can (its
+    ``simulate_seeds`` hook), a config's seeds stay together unless there are fewer configs
+    than slots; other seeds each get their own task (better balance).
     """
     experiment = get_experiment(spec.experiment)
     module = getattr(experiment.simulate, "__module__", None)
     n_configs = sum(1 for m in missing if m)
     tasks: list[Task] = []
+    allowed = batch
     for i, (config, h, seeds) in enumerate(zip(configs, hashes, missing, strict=True)):
         if not seeds:
             continue
-        batch = batches_seeds(experiment, config)
+        batch = allowed and batches_seeds(experiment, config)
         if batch:
             parts = max(1, min(len(seeds), slots // max(1, n_configs)))
             size = math.ceil(len(seeds) / parts)
@@ -296,9 +331,17 @@ def run_sweep(
         result.seconds = time.perf_counter() - started
         return result
 
+    configure = getattr(executor, "configure", None)
+    if configure is not None:  # the local executor plans processes x threads from the work
+        seconds, memory = estimate_work(spec.experiment, configs, missing)
+        configure(runs=total - skipped, work_seconds=seconds, run_bytes=memory)
     with executor as ex:
         result.executor = ex.describe()
-        tasks = make_tasks(spec, configs, hashes, missing, ex.capacity())
+        plan = getattr(ex, "plan", None)
+        result.plan = plan.to_dict() if plan is not None else None
+        progress.note(f"plan: {result.executor}")
+        batch = bool(getattr(ex, "batches", lambda: True)())
+        tasks = make_tasks(spec, configs, hashes, missing, ex.capacity(), batch)
         # longest first (a rough cost: steps x seeds), so the pool drains evenly
         tasks.sort(key=lambda t: -float(t.config.get("steps", 1)) * len(t.seeds))
         queue = list(reversed(tasks))

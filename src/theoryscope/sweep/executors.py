@@ -5,14 +5,21 @@ the results back to the driver, which alone writes the store. The driver keeps a
 ``slots`` tasks in flight, so "running" in the progress bar is what is really running.
 
 - ``serial``: in this process, one task at a time (debugging; no extra processes).
-- ``local``: a ``ProcessPoolExecutor`` with the *spawn* start method (JAX and fork do not mix),
-  one process per core by default. Its workers die with the driver, however it dies (even by
+- ``local``: this machine, as :mod:`theoryscope.sweep.plan` decides: in this process where one
+  run already keeps the cores busy (few cores), the sweep is short or there is an accelerator;
+  otherwise a ``ProcessPoolExecutor`` with the *spawn* start method (JAX and fork do not mix),
+  one single-threaded process per core (``--workers N``: N processes sharing the cores as
+  threads). Its workers die with the driver, however it dies (even by
   SIGKILL): each asks the kernel for SIGKILL when its parent dies (Linux ``PR_SET_PDEATHSIG``)
   and a watchdog thread exits when the parent process is gone (every platform).
 - ``dask``: ``dask.distributed``. With no scheduler address a ``LocalCluster`` (one single-
   threaded worker process per core) is started and closed with the sweep; with
   ``tcp://host:8786`` the driver connects to a running scheduler (e.g. one started by
-  dask-jobqueue on SLURM). Workers need only the installed package.
+  dask-jobqueue on SLURM). Workers need only the installed package. Seeds are batched where the
+  workers compute on an accelerator.
+
+Every executor says whether seeds of one config run batched (:meth:`batches`) and describes
+its plan (:meth:`describe`, shown with the sweep's progress and result).
 """
 
 from __future__ import annotations
@@ -25,11 +32,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
+from theoryscope.core.resources import MEMORY_SHARE, available_memory_bytes
 from theoryscope.errors import ConfigError
-from theoryscope.sweep.worker import Task, run_task
+from theoryscope.sweep.plan import (
+    Plan,
+    batch_pays,
+    detect_platform,
+    plan_local,
+    usable_cores,
+    worker_env,
+)
+from theoryscope.sweep.worker import Task, run_task, worker_platform
 
 __all__ = [
     "EXECUTORS",
@@ -46,10 +63,7 @@ EXECUTORS = ("local", "dask", "serial")
 
 def default_workers() -> int:
     """Every core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 #: At most this many workers per core: more only adds memory (each holds JAX, ~400 MB).
@@ -109,26 +123,12 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="theoryscope-parent-watchdog", daemon=True).start()
 
 
-#: Worker processes share the cores among themselves: one BLAS / XLA thread each, or the
-#: oversubscribed thread pools fight (a 500 x 500 LU: 23 ms on one thread, 240 ms on two
-#: contended ones).
-SINGLE_THREAD_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
-_XLA_SINGLE = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-
-
 @contextlib.contextmanager
-def worker_environment(single_thread: bool) -> Iterator[None]:
-    """Environment inherited by worker processes spawned inside the block."""
-    if not single_thread:
-        yield
-        return
-    saved = {key: os.environ.get(key) for key in [*SINGLE_THREAD_ENV, "XLA_FLAGS"]}
-    os.environ.update(SINGLE_THREAD_ENV)
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_SINGLE).strip()
+def worker_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` set in this process's environment inside the block, so that worker processes
+    spawned there inherit it from their first instruction (before JAX or BLAS load)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     try:
         yield
     finally:
@@ -139,33 +139,73 @@ def worker_environment(single_thread: bool) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class SerialExecutor:
-    """Runs each task in this process when it is waited for."""
+class _InProcess:
+    """Runs tasks one at a time in this process (compiled programs are reused across tasks).
 
-    slots = 1
-    name = "serial"
+    A task runs on a helper thread, so the driver keeps drawing its progress line. The first
+    Ctrl-C stops the running task at its next chunk (stored ``interrupted``, its data kept) and
+    then the sweep (:class:`KeyboardInterrupt` at the next submit); a second one aborts at once.
+    """
 
-    def __enter__(self) -> SerialExecutor:
-        return self
+    def __init__(self) -> None:
+        self._signals = contextlib.ExitStack()
+        self._stop: Callable[[], bool] = lambda: False
 
-    def __exit__(self, *exc: Any) -> None:
-        return None
+    def start(self) -> None:
+        from theoryscope.runner import stop_on_sigint
 
-    def submit(self, task: Task) -> Any:
+        self._stop = self._signals.enter_context(stop_on_sigint())
+
+    def close(self) -> None:
+        self._signals.close()
+
+    def submit(self, task: Task) -> cf.Future:
+        if self._stop():
+            raise KeyboardInterrupt
         future: cf.Future = cf.Future()
-        future.task = task  # type: ignore[attr-defined]
+        stop = self._stop
+
+        def work() -> None:
+            try:
+                future.set_result(run_task(task, should_stop=stop))
+            except BaseException as err:  # pragma: no cover - run_task catches per seed
+                future.set_exception(err)
+
+        threading.Thread(target=work, name="theoryscope-sweep-task", daemon=True).start()
         return future
 
     def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
         futures = list(futures)
         if not futures:
             return [], []
-        first = futures[0]
-        try:
-            first.set_result(run_task(first.task))
-        except Exception as err:  # pragma: no cover - run_task catches per seed
-            first.set_exception(err)
-        return [first], futures[1:]
+        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return list(done), list(pending)
+
+
+class SerialExecutor:
+    """Runs each task in this process, one after another (debugging; nothing spawned)."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        self.slots = 1
+        self.plan: Plan | None = None
+        self._runner = _InProcess()
+
+    def __enter__(self) -> SerialExecutor:
+        platform = detect_platform()
+        self.plan = Plan(0, usable_cores(), batch_pays(platform), platform, "--executor serial")
+        self._runner.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._runner.close()
+
+    def submit(self, task: Task) -> Any:
+        return self._runner.submit(task)
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        return self._runner.wait(futures, timeout)
 
     @staticmethod
     def result(future: Any) -> Any:
@@ -174,49 +214,108 @@ class SerialExecutor:
     def capacity(self) -> int:
         return 1
 
+    def batches(self) -> bool:
+        return bool(self.plan and self.plan.batch)
+
     def describe(self) -> str:
-        return "serial (this process)"
+        return "serial (this process)" + (f", {self.plan.describe()}" if self.plan else "")
+
+
+#: Memory a worker process holds besides its runs (Python, NumPy, JAX and compiled programs).
+WORKER_BYTES = 400e6
 
 
 class LocalExecutor:
-    """A spawn-context process pool on this machine."""
+    """This machine: the tasks run in this process or in a spawn-context process pool, as
+    :func:`~theoryscope.sweep.plan.plan_local` decides from the cores, the platform and the work
+    (``workers`` fixes the number of processes).
+
+    :meth:`configure` tells it the work before it starts (the driver calls it); without it the
+    sweep is taken to have as many runs as cores and an unknown length.
+    """
 
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers
         self.slots = workers or default_workers()
-        self.single_thread = self.slots > 1
+        self.plan: Plan | None = None
+        self._runs: int | None = None
+        self._work_seconds: float | None = None
+        self._run_bytes = 0.0
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._runner: _InProcess | None = None
+
+    def configure(
+        self, *, runs: int, work_seconds: float | None = None, run_bytes: float | None = None
+    ) -> None:
+        """The work ahead: how many runs, their estimated seconds all together and the memory
+        of the largest (None where the experiment declares no estimate)."""
+        self._runs = runs
+        self._work_seconds = work_seconds
+        self._run_bytes = float(run_bytes or 0.0)
+
+    def make_plan(self) -> Plan:
+        cores = usable_cores()
+        runs = self._runs if self._runs is not None else cores
+        if self.workers is not None:  # the workers say which platform they compute on
+            return plan_local(cores=cores, platform="cpu", runs=runs, workers=self.workers)
+        per_worker = max(WORKER_BYTES, self._run_bytes)
+        max_processes = max(1, int(available_memory_bytes() * MEMORY_SHARE // per_worker))
+        return plan_local(
+            cores=cores, platform=detect_platform(), runs=runs,
+            work_seconds=self._work_seconds, max_processes=max_processes,
+        )  # fmt: skip
 
     def __enter__(self) -> LocalExecutor:
-        with worker_environment(self.single_thread):
+        plan = self.make_plan()
+        if plan.in_process:
+            self._runner = _InProcess()
+            self._runner.start()
+        else:
+            platforms = self._start_pool(plan)
+            if self.workers is not None and platforms:
+                platform = platforms[0]
+                plan = replace(plan, platform=platform, batch=batch_pays(platform))
+        self.plan = plan
+        self.slots = plan.slots
+        return self
+
+    def _start_pool(self, plan: Plan) -> list[str]:
+        """Start every worker now, inside its environment; returns the platforms they report."""
+        with worker_environment(worker_env(plan.threads)):
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.slots,
+                max_workers=plan.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_die_with_parent,
                 initargs=(os.getpid(),),
             )
-            # start every worker now, inside the single-thread environment
-            for future in [self._pool.submit(os.getpid) for _ in range(self.slots)]:
-                future.result()
-        return self
+            probes = [self._pool.submit(worker_platform) for _ in range(plan.processes)]
+            return [future.result() for future in probes]
 
     def __exit__(self, *exc: Any) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
             self._pool = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
 
     def submit(self, task: Task) -> Any:
-        assert self._pool is not None
+        if self._runner is not None:
+            return self._runner.submit(task)
+        assert self._pool is not None and self.plan is not None
         try:
             return self._pool.submit(run_task, task)
         except cf.process.BrokenProcessPool:
             # a worker died (killed, out of memory): start a fresh pool and go on
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self.__enter__()
+            self._start_pool(self.plan)
             return self._pool.submit(run_task, task)
 
     def wait(self, futures: Iterable[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        if self._runner is not None:
+            return self._runner.wait(futures, timeout)
         done, pending = cf.wait(list(futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return list(done), list(pending)
 
@@ -227,8 +326,16 @@ class LocalExecutor:
     def capacity(self) -> int:
         return self.slots
 
+    def batches(self) -> bool:
+        """Whether seeds of one config run batched (the experiment permitting)."""
+        return bool(self.plan and self.plan.batch)
+
     def describe(self) -> str:
-        return f"local process pool, {self.slots} workers (spawn)"
+        if self.plan is None:
+            return "local"
+        if self.plan.in_process:
+            return f"local, {self.plan.describe()}"
+        return f"local process pool (spawn), {self.plan.describe()}"
 
 
 class DaskExecutor:
@@ -243,6 +350,7 @@ class DaskExecutor:
         self.workers = workers
         self.processes = processes
         self.slots = 1
+        self.platform = "cpu"
         self._client: Any = None
         self._cluster: Any = None
 
@@ -260,7 +368,8 @@ class DaskExecutor:
                 ) from None
         else:
             n = self.workers or default_workers()
-            with worker_environment(self.processes and n > 1):
+            env = worker_env(1) if self.processes and n > 1 else {}
+            with worker_environment(env):
                 self._cluster = LocalCluster(
                     n_workers=n,
                     threads_per_worker=1,
@@ -270,7 +379,21 @@ class DaskExecutor:
                 )
             self._client = Client(self._cluster)
         self.slots = self.capacity()
+        self.platform = self._worker_platform()
         return self
+
+    def _worker_platform(self) -> str:
+        """The platform every connected worker computes on (``cpu`` when they differ or none
+        is connected yet): seeds are batched only where all of them are accelerators."""
+        try:
+            found = set(self._client.run(worker_platform).values())
+        except Exception:  # pragma: no cover - a worker that cannot import JAX fails its tasks
+            return "cpu"
+        return found.pop() if len(found) == 1 else "cpu"
+
+    def batches(self) -> bool:
+        """Whether seeds of one config run batched (the experiment permitting)."""
+        return batch_pays(self.platform)
 
     def capacity(self) -> int:
         """Worker threads connected now (a SLURM cluster may grow while the sweep runs)."""
@@ -306,7 +429,8 @@ class DaskExecutor:
 
     def describe(self) -> str:
         where = self.scheduler or "LocalCluster"
-        return f"dask ({where}), {self.slots} worker threads"
+        seeds = "seeds batched (vmapped)" if self.batches() else "seeds one by one"
+        return f"dask ({where}), {self.slots} worker threads, {seeds} on {self.platform}"
 
 
 def parse_executor(name: str, workers: str | None, scheduler: str | None) -> tuple[str, int | None]:

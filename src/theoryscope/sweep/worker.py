@@ -4,9 +4,9 @@
 process pool and a Dask worker (which needs only the installed package) call the same code and
 return the same :class:`~theoryscope.sweep.persist.Outcome` objects. Per seed it does what
 :func:`theoryscope.runner.execute` does: predict, simulate, compare. Seeds of one config run as
-one batched computation where the experiment declares ``simulate_seeds`` (the planner decides
-per config); if that raises, the seeds are run one by one so a failure is pinned to its seed. Every exception becomes a
-failed outcome carrying ``"<ExceptionType>: <message>"``; nothing a run raises stops the sweep.
+one batched computation where the experiment declares ``simulate_seeds`` and the executor's
+plan batches (on accelerators; :mod:`theoryscope.sweep.plan`); if that raises, the seeds are run
+one by one so a failure is pinned to its seed. Every exception becomes a failed outcome carrying ``"<ExceptionType>: <message>"``; nothing a run raises stops the sweep.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import importlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from theoryscope.sweep.persist import Outcome
 
-__all__ = ["Task", "run_task"]
+__all__ = ["Task", "run_task", "worker_platform"]
 
 
 @dataclass
@@ -50,8 +51,18 @@ def _experiment(task: Task) -> Any:
     return get_experiment(task.experiment)
 
 
-def run_task(task: Task) -> list[Outcome]:
-    """Predict, simulate and compare every seed of ``task``; one Outcome per seed, in order."""
+def worker_platform() -> str:
+    """The JAX backend this worker computes on (``cpu``, ``gpu``, ``tpu``); loads JAX early."""
+    from theoryscope.sweep.plan import detect_platform
+
+    return detect_platform()
+
+
+def run_task(task: Task, should_stop: Callable[[], bool] | None = None) -> list[Outcome]:
+    """Predict, simulate and compare every seed of ``task``; one Outcome per seed, in order.
+
+    ``should_stop`` (in-process runs only) stops each run at its next chunk, stored
+    ``interrupted`` with its data (a batch of seeds runs to its end)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     where = {"host": socket.gethostname(), "pid": os.getpid()}
 
@@ -83,11 +94,12 @@ def run_task(task: Task) -> list[Outcome]:
             runs = dict(zip(task.seeds, simulate_seeds(config, task.seeds), strict=True))
         except Exception:
             runs = {}  # fall back to one seed at a time, so the failure is pinned to its seed
+    stop = {} if should_stop is None else {"should_stop": should_stop}
     for seed in task.seeds:
         if seed in runs:
             continue
         try:
-            runs[seed] = experiment.simulate(config, seed)
+            runs[seed] = experiment.simulate(config, seed, **stop)
         except Exception as err:
             errors[seed] = _error(err)
 
