@@ -126,6 +126,7 @@ _BUILTIN = {
     "polynets": "theoryscope.experiments.polynets",
     "hessian": "theoryscope.experiments.hessian",
     "linregions": "theoryscope.experiments.linregions",
+    "fem": "theoryscope.experiments.fem",
 }
 
 
