@@ -1,15 +1,15 @@
 """Agreement of a fem run with its theory (all JSON numbers).
 
-    final_excess / _predicted     E(a) - E* at the last record against the exact GD curve (gd);
-                                  their ratio only while the prediction is above rounding
-    excess_max_rel_error          largest |measured - predicted| / predicted over the records (gd;
-                                  records where the prediction is below 1e-13 of the start are
-                                  left out: there float64 rounding is the whole signal)
-    steps_to_fraction / _pred.    first step with excess <= 1% of its start (measured: log-log
-                                  interpolated between records; predicted: the exact curve)
-    final_max_error / ls_max_error  the fit's max error against the exact LS solution's
-    final_loss / loss_floor       against E* = 1/2 ||f - Pi f||^2
-    condition_number, fe_bounds, h_ratio   the conditioning of G (cond(M) in fe_bounds' range)
+final_excess / _predicted     E(a) - E* at the last record against the exact GD curve (gd);
+                              their ratio only while the prediction is above rounding
+excess_max_rel_error          largest |measured - predicted| / predicted over the records (gd;
+                              records where the prediction is below 1e-13 of the start are
+                              left out: there float64 rounding is the whole signal)
+steps_to_fraction / _pred.    first step with excess <= 1% of its start (measured: log-log
+                              interpolated between records; predicted: the exact curve)
+final_max_error / ls_max_error  the fit's max error against the exact LS solution's
+final_loss / loss_floor       against E* = 1/2 ||f - Pi f||^2
+condition_number, fe_bounds, h_ratio   the conditioning of G (cond(M) in fe_bounds' range)
 """
 
 from __future__ import annotations

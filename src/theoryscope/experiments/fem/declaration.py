@@ -227,12 +227,15 @@ def conditioning_estimate(p: ConditioningParams) -> Estimate:
 
 
 def table_estimate(p: TableParams) -> Estimate:
-    per = {"solve": lambda n: 4e-9 * n**3 + 4e-9 * n * p.test_points,
-           "pinv": lambda n: 4e-8 * n**3 + 4e-9 * n * p.test_points,
-           "samples": lambda n: 2e-8 * p.samples * n * n + 4e-9 * n * p.test_points}[p.solver]
+    per = {
+        "solve": lambda n: 4e-9 * n**3 + 4e-9 * n * p.test_points,
+        "pinv": lambda n: 4e-8 * n**3 + 4e-9 * n * p.test_points,
+        "samples": lambda n: 2e-8 * p.samples * n * n + 4e-9 * n * p.test_points,
+    }[p.solver]
     seconds = 1.0 + sum(8 * per(n) for n in p.ns)
-    memory = 64e6 + 8.0 * max(p.ns) * (max(p.ns) * 6 + min(p.test_points, 4096)
-                                       + (3 * p.samples if p.solver == "samples" else 0))
+    memory = 64e6 + 8.0 * max(p.ns) * (
+        max(p.ns) * 6 + min(p.test_points, 4096) + (3 * p.samples if p.solver == "samples" else 0)
+    )
     return Estimate(memory_bytes=memory, seconds=seconds, fields=("ns", "solver", "samples"))
 
 

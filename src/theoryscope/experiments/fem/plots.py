@@ -123,10 +123,20 @@ def structured_figure(result: Mapping[str, Any]) -> Figure:
         ax = fig.add_subplot(1, max(1, len(targets)), k + 1)
         for net, colour in (("structured", OKABE_ITO[0]), ("shallow", OKABE_ITO[1])):
             step = np.maximum(np.asarray(r[f"{net}_step"], dtype=float), 1.0)
-            ax.loglog(step, r[f"{net}_loss"], "-", color=colour,
-                      label=f"{net} (dof {r[f'dof_{net}']}): test MSE {r[f'{net}_mse']:.1e}")
-            ax.axhline(0.5 * r[f"{net}_ls_mse"], color=colour, ls="--", lw=1,
-                       label=f"{net}, frozen + LS: MSE/2 {0.5 * r[f'{net}_ls_mse']:.1e}")
+            ax.loglog(
+                step,
+                r[f"{net}_loss"],
+                "-",
+                color=colour,
+                label=f"{net} (dof {r[f'dof_{net}']}): test MSE {r[f'{net}_mse']:.1e}",
+            )
+            ax.axhline(
+                0.5 * r[f"{net}_ls_mse"],
+                color=colour,
+                ls="--",
+                lw=1,
+                label=f"{net}, frozen + LS: MSE/2 {0.5 * r[f'{net}_ls_mse']:.1e}",
+            )
         ax.set_xlabel("Adam step (0 drawn at 1)")
         ax.set_ylabel("training loss 1/2 mean (h - f)^2")
         ax.set_title(f"{r['label']}: {r['pieces']} pieces x {r['units']} units", fontsize=9)

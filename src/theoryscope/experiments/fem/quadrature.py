@@ -45,6 +45,4 @@ def mesh_rule(nodes: np.ndarray, *, panel: float = PANEL, order: int = ORDER) ->
     t = (0.5 * (lo + hi))[:, None] + (0.5 * (hi - lo))[:, None] * g[None, :]
     w = (0.5 * (hi - lo) * h[elem])[:, None] * gw[None, :]
     x = nodes[elem][:, None] + h[elem][:, None] * t
-    return MeshRule(
-        x=x.ravel(), w=w.ravel(), elem=np.repeat(elem, order), t=t.ravel()
-    )
+    return MeshRule(x=x.ravel(), w=w.ravel(), elem=np.repeat(elem, order), t=t.ravel())

@@ -40,6 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import jax
@@ -207,6 +208,35 @@ class Trained:
     status: str
 
 
+def _loss(apply: Callable[[dict[str, Any], Any], Any], q: Any, xs: Any, ys: Any) -> Any:
+    r = apply(q, xs) - ys
+    return 0.5 * jnp.mean(r * r)
+
+
+@partial(jax.jit, static_argnames=("apply",))
+def _advance(apply: Callable[..., Any], state: Any, xs: Any, ys: Any, lr: Any, k: Any) -> Any:
+    """k full-batch Adam steps (Kingma & Ba 2015, Algorithm 1); state = (params, m, v, t).
+    One compile per network kind, shapes and dtype (k and lr traced)."""
+    grad = jax.grad(lambda q: _loss(apply, q, xs, ys))
+
+    def body(_: Any, st: Any) -> Any:
+        q, m, v, t = st
+        g = grad(q)
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda a, b: BETA1 * a + (1 - BETA1) * b, m, g)
+        v = jax.tree_util.tree_map(lambda a, b: BETA2 * a + (1 - BETA2) * b * b, v, g)
+        c1, c2 = 1 - BETA1**t, 1 - BETA2**t
+        q = jax.tree_util.tree_map(
+            lambda a, mm, vv: a - lr * (mm / c1) / (jnp.sqrt(vv / c2) + ADAM_EPS), q, m, v
+        )
+        return q, m, v, t
+
+    return jax.lax.fori_loop(0, k, body, state)
+
+
+_loss_jit = jax.jit(_loss, static_argnames=("apply",))
+
+
 def train(
     apply: Callable[[dict[str, Any], Any], Any],
     params: dict[str, Any],
@@ -221,40 +251,18 @@ def train(
     dtype: str = "float32",
     should_stop: Callable[[], bool] | None = None,
 ) -> Trained:
-    """Full-batch Adam (Kingma & Ba 2015, Algorithm 1) on ``1/2 mean (h(x) - y)^2``, recorded at
-    log-spaced steps. ``seconds`` is the training wall time after compilation."""
+    """Full-batch Adam on ``1/2 mean (h(x) - y)^2``, recorded at log-spaced steps. ``seconds``
+    is the training wall time after compilation (``compile_seconds``: the first call)."""
     with jax.enable_x64(dtype == "float64"):
         dt = jnp.float64 if dtype == "float64" else jnp.float32
         p = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dt), params)
         xs, ys = jnp.asarray(x, dt), jnp.asarray(y, dt)
-
-        def loss_fn(q: Any) -> Any:
-            r = apply(q, xs) - ys
-            return 0.5 * jnp.mean(r * r)
-
-        grad = jax.value_and_grad(loss_fn)
-
-        @jax.jit
-        def advance(state: Any, k: Any) -> Any:
-            def body(_: Any, st: Any) -> Any:
-                q, m, v, t = st
-                _, g = grad(q)
-                t = t + 1
-                m = jax.tree_util.tree_map(lambda a, b: BETA1 * a + (1 - BETA1) * b, m, g)
-                v = jax.tree_util.tree_map(lambda a, b: BETA2 * a + (1 - BETA2) * b * b, v, g)
-                c1, c2 = 1 - BETA1**t, 1 - BETA2**t
-                q = jax.tree_util.tree_map(
-                    lambda a, mm, vv: a - lr * (mm / c1) / (jnp.sqrt(vv / c2) + ADAM_EPS), q, m, v
-                )
-                return q, m, v, t
-
-            return jax.lax.fori_loop(0, k, body, state)
-
+        rate = jnp.asarray(lr, dt)
         zeros = jax.tree_util.tree_map(jnp.zeros_like, p)
         state = (p, zeros, zeros, jnp.asarray(0.0, dt))
         t0 = time.perf_counter()
-        state = jax.block_until_ready(advance(state, 0))  # compile
-        loss0 = float(jax.jit(loss_fn)(state[0]))
+        state = jax.block_until_ready(_advance(apply, state, xs, ys, rate, 0))  # compile
+        loss0 = float(_loss_jit(apply, state[0], xs, ys))
         compile_seconds = time.perf_counter() - t0
         marks = log_steps(steps, records)
         rec_step, rec_loss = [0], [loss0]
@@ -264,9 +272,9 @@ def train(
                 status = "interrupted"
                 break
             t1 = time.perf_counter()
-            state = jax.block_until_ready(advance(state, int(target - done)))
+            state = jax.block_until_ready(_advance(apply, state, xs, ys, rate, int(target - done)))
             seconds += time.perf_counter() - t1
-            value = float(loss_fn(state[0]))
+            value = float(_loss_jit(apply, state[0], xs, ys))
             done = int(target)
             if not np.isfinite(value):
                 status = "diverged"

@@ -118,8 +118,9 @@ def run_conditioning(params: Any, seed: int, context: StudyContext) -> dict[str,
         "rows": rows,
         "exponents": exponents,
         "fe_bound_violations": int(sum(r["fe_bound_violations"] for r in rows)),
-        "talk_bound_failures": int(sum(not r["talk_bound_holds"] for r in rows
-                                       if r["kind"] == "random")),  # fmt: skip
+        "talk_bound_failures": int(
+            sum(not r["talk_bound_holds"] for r in rows if r["kind"] == "random")
+        ),  # fmt: skip
         "zero": 0,
         "target": params.target,
     }

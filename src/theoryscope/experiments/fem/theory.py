@@ -134,8 +134,9 @@ def gd_excess(problem: Problem, steps: np.ndarray) -> np.ndarray:
 
 
 def steps_to_fraction(problem: Problem, fraction: float = FRACTION) -> float | None:
-    """First integer s with ``excess(s) <= fraction * excess(0)`` (bisection: the curve is
-    nonincreasing for 0 < eta lambda < 2), None beyond :data:`HORIZON` or when GD diverges."""
+    """The step s where ``excess(s) = fraction * excess(0)``: the first integer step below by
+    bisection (the curve is nonincreasing for 0 < eta lambda < 2), then log-linear between it
+    and the step before; None beyond :data:`HORIZON` or when GD diverges."""
     eta_lambda = problem.eta * problem.spectrum.eigenvalues
     if np.any(eta_lambda >= 2.0):
         return None
@@ -151,7 +152,11 @@ def steps_to_fraction(problem: Problem, fraction: float = FRACTION) -> float | N
             lo = float(mid)
         else:
             hi = float(mid)
-    return hi
+    # between the integer steps hi - 1 and hi, interpolate log(excess) linearly (continuous)
+    e0, e1 = (float(v) for v in gd_excess(problem, np.array([hi - 1.0, hi])))
+    if e1 <= 0.0 or e0 <= e1:
+        return hi
+    return hi - 1.0 + (math.log(e0) - math.log(goal)) / (math.log(e0) - math.log(e1))
 
 
 def record_steps(config: Config) -> np.ndarray:
