@@ -24,7 +24,7 @@ def test_gram_closed_form_matches_adaptive_quadrature(basis):
     g = bases.gram(basis, nodes)
     for i, j in [(0, 0), (0, 8), (2, 5), (4, 4), (7, 8), (8, 8), (3, 4)]:
         pi, pj = _psi(basis, nodes, i), _psi(basis, nodes, j)
-        val = quad(lambda s: pi(s) * pj(s), -1.0, 1.0, points=nodes[1:-1], epsabs=1e-14,
+        val = quad(lambda s, pi=pi, pj=pj: pi(s) * pj(s), -1.0, 1.0, points=nodes[1:-1], epsabs=1e-14,
                    epsrel=1e-13, limit=200)[0]  # fmt: skip
         assert abs(g[i, j] - val) <= 1e-12 * max(1.0, abs(val)), (i, j)
 
@@ -110,7 +110,7 @@ def test_fe_loads_and_norm_match_adaptive_quadrature():
     for k in (0, 7, 15, 29):
         phi = _psi("fe", nodes, k)
         lo, hi = nodes[max(k - 1, 0)], nodes[min(k + 1, 29)]
-        val = quad(lambda s: np.arctan(25 * s) * phi(s), lo, hi, points=[nodes[k]],
+        val = quad(lambda s, phi=phi: np.arctan(25 * s) * phi(s), lo, hi, points=[nodes[k]],
                    epsabs=1e-15, epsrel=1e-13)[0]  # fmt: skip
         assert loads.fe[k] == pytest.approx(val, rel=1e-11, abs=1e-14)
     # ||arctan(25 x)||^2 = 2 int_0^1 (even integrand), split where it bends

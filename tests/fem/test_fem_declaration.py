@@ -123,8 +123,12 @@ def test_studies_stop_when_asked(store_path):
     from theoryscope.runner import execute_study
 
     experiment = get_experiment("fem")
-    small = {"conditioning": {"ns": "8,16"}, "table": {"ns": "10"},
-             "noise": {"ns": "10", "samples": 20}, "structured": {"steps": 5, "samples": 20}}
+    small = {
+        "conditioning": {"ns": "8,16"},
+        "table": {"ns": "10"},
+        "noise": {"ns": "10", "samples": 20},
+        "structured": {"steps": 5, "samples": 20},
+    }
     for name, values in small.items():
         params = experiment.study(name).params.from_dict(values)
         out = execute_study("fem", name, params, 0, store=RunStore(store_path),

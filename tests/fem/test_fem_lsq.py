@@ -35,8 +35,9 @@ def test_relu_and_fe_give_the_same_fit_in_float64_and_not_in_float32():
     h_relu = bases.evaluate("relu", x, fits[("relu", "float64")].coefficients, test)
     h_fe = bases.evaluate("fe", x, fits[("fe", "float64")].coefficients, test)
     assert np.max(np.abs(h_relu - h_fe)) < 1e-7  # cond(G) ~ 4e8: rounding ~ 1e-8
-    assert fits[("relu", "float64")].mse == pytest.approx(TALK_TABLE[("relu", "uniform", 100,
-                                                                      "float64")][1], rel=0.01)
+    assert fits[("relu", "float64")].mse == pytest.approx(
+        TALK_TABLE[("relu", "uniform", 100, "float64")][1], rel=0.01
+    )
     # float32: the ReLU fit is far off (low-pass filter), the FE fit is not
     assert fits[("relu", "float32")].max_error > 3 * fits[("fe", "float32")].max_error
     assert fits[("fe", "float32")].max_error == pytest.approx(0.0137, rel=0.01)

@@ -80,7 +80,8 @@ def test_loss_gradient_matches_central_differences(kind):
                 dn = dict(p, **{name: jnp.asarray((flat - e).reshape(np.shape(p[name])))})
                 fd = (st._loss_jit(apply, up, x, y) - st._loss_jit(apply, dn, x, y)) / (2 * step)
                 assert float(np.asarray(grad[name]).ravel()[idx]) == pytest.approx(
-                    float(fd), rel=1e-5, abs=1e-8), (name, idx)
+                    float(fd), rel=1e-5, abs=1e-8
+                ), (name, idx)
 
 
 def test_training_is_reproducible_and_learns():
