@@ -102,10 +102,12 @@ def noise_figure(result: Mapping[str, Any]) -> Figure:
     x = np.asarray(result.get("plot_x", []))
     if len(x):
         bx.plot(x, result.get("f", []), color="black", lw=1, label="target")
-    for g, c in enumerate(result.get("curves", [])):
-        bx.plot(x, c["h"], color=OKABE_ITO[(g + 1) % 8], lw=1,
-                label=f"{'NN' if c['basis'] == 'relu' else 'FEM'} n={c['n']} "
-                f"sigma={c['sigma']:g}")  # fmt: skip
+    curves = sorted(result.get("curves", []), key=lambda c: c["basis"] == "relu")  # FE below
+    for g, c in enumerate(curves):
+        relu = c["basis"] == "relu"
+        bx.plot(x, c["h"], color=OKABE_ITO[(g + 1) % 8], lw=1.4 if relu else 0.7,
+                alpha=1.0 if relu else 0.6, zorder=3 if relu else 2,
+                label=f"{'NN' if relu else 'FEM'} n={c['n']} sigma={c['sigma']:g}")  # fmt: skip
     bx.set_ylim(-2.5, 2.5)
     bx.set_xlabel("x")
     bx.set_title("fits (float32) at the largest noise", fontsize=10)
@@ -122,10 +124,10 @@ def structured_figure(result: Mapping[str, Any]) -> Figure:
     for k, r in enumerate(targets):
         ax = fig.add_subplot(1, max(1, len(targets)), k + 1)
         for net, colour in (("structured", OKABE_ITO[0]), ("shallow", OKABE_ITO[1])):
-            step = np.maximum(np.asarray(r[f"{net}_step"], dtype=float), 1.0)
+            step = np.asarray(r[f"{net}_step"], dtype=float)
             ax.loglog(
-                step,
-                r[f"{net}_loss"],
+                step[step > 0],
+                np.asarray(r[f"{net}_loss"])[step > 0],
                 "-",
                 color=colour,
                 label=f"{net} (dof {r[f'dof_{net}']}): test MSE {r[f'{net}_mse']:.1e}",
@@ -137,7 +139,7 @@ def structured_figure(result: Mapping[str, Any]) -> Figure:
                 lw=1,
                 label=f"{net}, frozen + LS: MSE/2 {0.5 * r[f'{net}_ls_mse']:.1e}",
             )
-        ax.set_xlabel("Adam step (0 drawn at 1)")
+        ax.set_xlabel("Adam step")
         ax.set_ylabel("training loss 1/2 mean (h - f)^2")
         ax.set_title(f"{r['label']}: {r['pieces']} pieces x {r['units']} units", fontsize=9)
         ax.grid(True, which="major", alpha=0.3)

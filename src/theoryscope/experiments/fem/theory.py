@@ -136,7 +136,8 @@ def gd_excess(problem: Problem, steps: np.ndarray) -> np.ndarray:
 def steps_to_fraction(problem: Problem, fraction: float = FRACTION) -> float | None:
     """The step s where ``excess(s) = fraction * excess(0)``: the first integer step below by
     bisection (the curve is nonincreasing for 0 < eta lambda < 2), then log-linear between it
-    and the step before; None beyond :data:`HORIZON` or when GD diverges."""
+    and the step before (linear across the first step, like the measured readout of
+    :mod:`.compare`); None beyond :data:`HORIZON` or when GD diverges."""
     eta_lambda = problem.eta * problem.spectrum.eigenvalues
     if np.any(eta_lambda >= 2.0):
         return None
@@ -153,9 +154,12 @@ def steps_to_fraction(problem: Problem, fraction: float = FRACTION) -> float | N
         else:
             hi = float(mid)
     # between the integer steps hi - 1 and hi, interpolate log(excess) linearly (continuous)
+    # (linear in the excess across the first step, as the measured readout interpolates)
     e0, e1 = (float(v) for v in gd_excess(problem, np.array([hi - 1.0, hi])))
-    if e1 <= 0.0 or e0 <= e1:
+    if e0 <= e1:
         return hi
+    if hi == 1.0 or e1 <= 0.0:
+        return hi - 1.0 + (e0 - goal) / (e0 - e1)
     return hi - 1.0 + (math.log(e0) - math.log(goal)) / (math.log(e0) - math.log(e1))
 
 
