@@ -218,19 +218,19 @@ class StructuredParams(ExperimentConfig):
 
 
 # ------------------------------------------------------------------------------------------------
-# study costs (2-core machine, measured: docs/fem.md)
+# study costs (fitted on the shared 2-core machine with one BLAS thread: docs/fem.md)
 # ------------------------------------------------------------------------------------------------
 def conditioning_estimate(p: ConditioningParams) -> Estimate:
-    seconds = sum(2e-8 * n**3 * (2 + p.draws) for n in p.ns) + 1.0
+    seconds = sum(1e-9 * n**3 * (2 + p.draws) for n in p.ns) + 1.0
     return Estimate(memory_bytes=64e6 + 6 * 8.0 * max(p.ns) ** 2, seconds=seconds,
                     fields=("ns", "draws"))  # fmt: skip
 
 
 def table_estimate(p: TableParams) -> Estimate:
     per = {
-        "solve": lambda n: 4e-9 * n**3 + 4e-9 * n * p.test_points,
-        "pinv": lambda n: 4e-8 * n**3 + 4e-9 * n * p.test_points,
-        "samples": lambda n: 2e-8 * p.samples * n * n + 4e-9 * n * p.test_points,
+        "solve": lambda n: 5e-10 * n**3 + 4e-9 * n * p.test_points,
+        "pinv": lambda n: 1.5e-9 * n**3 + 4e-9 * n * p.test_points,
+        "samples": lambda n: 1e-9 * p.samples * n * n + 4e-9 * n * p.test_points,
     }[p.solver]
     seconds = 1.0 + sum(8 * per(n) for n in p.ns)
     memory = 64e6 + 8.0 * max(p.ns) * (
@@ -240,7 +240,7 @@ def table_estimate(p: TableParams) -> Estimate:
 
 
 def noise_estimate(p: NoiseParams) -> Estimate:
-    seconds = 1.0 + sum(4 * (2e-8 * p.samples * n * min(n, p.samples)
+    seconds = 1.0 + sum(4 * (2e-9 * p.samples * n * min(n, p.samples)
                              + len(p.levels) * p.draws * 4e-9 * n * p.test_points)
                         for n in p.ns)  # fmt: skip
     memory = 64e6 + 8.0 * max(p.ns) * (4 * p.samples + min(p.test_points, 4096))
@@ -250,7 +250,7 @@ def noise_estimate(p: NoiseParams) -> Estimate:
 def structured_estimate(p: StructuredParams) -> Estimate:
     count = 3 if p.target == "all" else 1
     hidden = p.pieces * (p.units + 1)
-    seconds = count * (6.0 + 2 * p.steps * p.samples * hidden * 1.5e-9)
+    seconds = count * (6.0 + 2 * p.steps * p.samples * hidden * 4e-9)
     memory = 64e6 + 8.0 * 12 * p.samples * hidden
     return Estimate(memory_bytes=memory, seconds=seconds,
                     fields=("steps", "samples", "pieces", "units"))  # fmt: skip
