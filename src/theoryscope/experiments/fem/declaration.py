@@ -207,9 +207,9 @@ class StructuredParams(ExperimentConfig):
                         tex="P", cite=TALK)  # fmt: skip
     units: Int = param(16, ge=1, le=256, help="Units m per piece in layer 2.", tex="m",
                        cite=TALK)  # fmt: skip
-    samples: Int = param(2000, ge=2, le=100_000, help="Equispaced training samples.", tex="M",
+    samples: Int = param(1000, ge=2, le=100_000, help="Equispaced training samples.", tex="M",
                          web_max=20_000)  # fmt: skip
-    steps: Int = param(3000, ge=1, le=10**6, help="Adam steps (both networks).", tex="s",
+    steps: Int = param(1500, ge=1, le=10**6, help="Adam steps (both networks).", tex="s",
                        web_max=100_000)  # fmt: skip
     lr: Float = param(3e-3, gt=0, le=1.0, help="Adam step size (both networks).", tex=r"\eta")
     records: Int = param(30, ge=2, le=1000, help="Recorded losses per network.", advanced=True)
