@@ -128,6 +128,7 @@ _BUILTIN = {
     "linregions": "theoryscope.experiments.linregions",
     "deeplinear_init": "theoryscope.experiments.deeplinear_init",
     "sgdnoise": "theoryscope.experiments.sgdnoise",
+    "fem": "theoryscope.experiments.fem",
 }
 
 
