@@ -3,7 +3,7 @@
 For one width, every seed's network is initialized (its own lambda_0, e0, L_0), then two
 searches run side by side in eta lambda_0:
 
-    lower  lazy | catapult      predicate: the top mode's loss rose (top_rise > 1)
+    lower  lazy | catapult      predicate: the top mode's loss grew (top_rise > RISE_FACTOR)
     upper  catapult | divergent predicate: the run did not converge (blown up or stalled)
 
 Each starts from a bracket [lo, hi] whose ends are checked (the predicate false at lo, true at hi;
@@ -153,7 +153,7 @@ def search_width(
                         "final_ntk_ratio": float(ratio) if math.isfinite(ratio) else None,
                         "alive": float(out["alive"][s_i, p_i]),
                     })  # fmt: skip
-            out["rose"] = out["top_rise"] > 1.0 + relu.RISE_TOLERANCE
+            out["rose"] = out["top_rise"] > relu.RISE_FACTOR
             out["failed"] = (phase == "divergent").astype(bool)
             return out
 

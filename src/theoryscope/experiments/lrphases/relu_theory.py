@@ -15,7 +15,8 @@ predicted phase uses it. ``docs/lrphases.md`` sets our measured boundaries besid
 Measured phase (:func:`classify`): *divergent* when the run did not converge (it blew up -- a
 non-finite loss or one beyond the cap -- or it stalled with its final loss above
 ``converge_tol`` L_0, e.g. with every unit dead); *catapult* when it converged after the top
-mode's loss rose above its t = 0 value; *lazy* when it converged without that rise.
+mode's loss grew past :data:`~.relu.RISE_FACTOR` times max(its t = 0 value, L_0 / n); *lazy*
+when it converged without that growth.
 """
 
 from __future__ import annotations
@@ -56,14 +57,24 @@ def classify(
 ) -> tuple[str, str]:
     """(phase, outcome): outcome ``blown up`` (non-finite final loss), ``stalled`` (final loss
     >= converge_tol L_0) or ``converged``; phase divergent unless converged, then catapult if
-    the top mode's loss rose (``top_rise`` > 1 + :data:`~.relu.RISE_TOLERANCE`) else lazy."""
+    the top mode's loss grew (``top_rise`` > :data:`~.relu.RISE_FACTOR`, see
+    :func:`top_rise`) else lazy."""
     if not math.isfinite(final_loss):
         return "divergent", "blown up"
     if not final_loss < converge_tol * initial_loss:
         return "divergent", "stalled"
-    if top_rise > 1.0 + relu.RISE_TOLERANCE:
+    if top_rise > relu.RISE_FACTOR:
         return "catapult", "converged"
     return "lazy", "converged"
+
+
+def top_rise(top_loss: np.ndarray, initial_loss: float, n: int) -> float:
+    """max over t >= 1 of the top-mode loss over max(its t = 0 value, L_0 / n), as
+    :func:`.relu.outcome` computes it (inf for fewer than two records)."""
+    if len(top_loss) < 2:
+        return math.inf
+    scale = max(float(top_loss[0]), initial_loss / n)
+    return float(np.max(top_loss[1:])) / scale if scale > 0 else math.inf
 
 
 def linear_curve(
@@ -144,8 +155,8 @@ def measured(run: Run) -> tuple[str, str]:
         return "divergent", "blown up"
     if len(loss) < 2:
         return "unknown", "unknown"
-    top = run.series["top_loss"]
-    rise = float(np.max(top[1:]) / top[0]) if top[0] > 0 else math.inf
+    n = int(run.config.get("n") or 1)
+    rise = top_rise(run.series["top_loss"], float(loss[0]), n)
     tol = float(run.config.get("converge_tol", 0.01))
     return classify(float(loss[0]), float(loss[-1]), rise, tol)
 
@@ -190,7 +201,7 @@ def compare(run: Run, theory: Any) -> dict[str, Any]:
         final_loss=float(loss[-1]),
         max_loss=float(np.max(loss)),
         peak_step_measured=int(step[int(np.argmax(loss))]),
-        top_rise=float(np.max(top[1:]) / top[0]) if len(top) > 1 and top[0] > 0 else None,
+        top_rise=top_rise(top, float(loss[0]), int(run.config.get("n") or 1)),
         final_alive=float(s["alive"][-1]),
         ntk_change=float((final_lam - lam0) / lam0),
     )
