@@ -147,11 +147,13 @@ def search_width(
             for s_i, seed in enumerate(seeds):
                 for p_i, a in enumerate(scales[s_i]):
                     ratio = out["final_ntk"][s_i, p_i] * eta_np[s_i, p_i] / 2.0
+                    rel = out["final_loss"][s_i, p_i] / out["initial_loss"][s_i, p_i]
                     probes.append({
                         "seed": seed, "eta_lambda0": float(a), "phase": str(phase[s_i, p_i]),
                         "outcome": str(kind[s_i, p_i]),
                         "final_ntk_ratio": float(ratio) if math.isfinite(ratio) else None,
                         "alive": float(out["alive"][s_i, p_i]),
+                        "final_loss_ratio": float(rel) if math.isfinite(rel) else None,
                     })  # fmt: skip
             out["rose"] = out["top_rise"] > relu.RISE_FACTOR
             out["failed"] = (phase == "divergent").astype(bool)
@@ -223,12 +225,17 @@ def _stats(values: list[float | None]) -> dict[str, float | int | None]:
 
 def summarize(per_width: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean, std (ddof 1), min and max over seeds of each boundary per width, the paper's and
-    the uv model's numbers beside them, and the largest final lambda eta / 2 of a catapult."""
+    the uv model's numbers beside them, the largest final lambda eta / 2 of a catapult, and how
+    many catapults ended above 2 / eta (with the largest final loss / L_0 among those)."""
     rows = []
     for w in per_width:
         lower, upper = _stats(w["lower"]), _stats(w["upper"])
-        catapults = [p["final_ntk_ratio"] for p in w["probes"]
-                     if p["phase"] == "catapult" and p["final_ntk_ratio"] is not None]  # fmt: skip
+        cat = [p for p in w["probes"]
+               if p["phase"] == "catapult" and p["final_ntk_ratio"] is not None]  # fmt: skip
+        catapults = [p["final_ntk_ratio"] for p in cat]
+        # catapults that ended above 2 / eta: how far they had converged (at the edge of
+        # stability the loss oscillates down slowly)
+        above = [p["final_loss_ratio"] for p in cat if p["final_ntk_ratio"] > 1.0]
         alive = [p["alive"] for p in w["probes"] if p["phase"] != "divergent"]
         rows.append({
             "width": w["width"],
@@ -240,6 +247,8 @@ def summarize(per_width: list[dict[str, Any]]) -> dict[str, Any]:
             "lazy_boundary": LAZY_BOUNDARY, "uv_upper": UV_MAX, "paper_upper": PAPER_MAX,
             "catapult_final_ratio_max": max(catapults) if catapults else None,
             "catapults": len(catapults),
+            "catapults_above_edge": len(above),
+            "above_edge_final_loss_max": max(above) if above else None,
             "min_alive_converged": min(alive) if alive else None,
             "inversions": w["inversions"],
         })  # fmt: skip

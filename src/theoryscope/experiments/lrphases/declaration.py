@@ -496,6 +496,13 @@ def relu_boundary_lines(result: Mapping[str, Any]) -> list[str]:
             f"{result['catapult_final_ratio_fraction_below_1']:.0%} of "
             f"{result['catapult_probes']} probes (largest {result['catapult_final_ratio_max']:.4g})"
         )
+    for row in result["per_width"]:
+        if row.get("catapults_above_edge"):
+            lines.append(
+                f"  width {row['width']}: {row['catapults_above_edge']} of {row['catapults']} "
+                f"catapults ended above 2/eta, their final loss <= "
+                f"{row['above_edge_final_loss_max']:.2g} L_0 (at the edge, still converging)"
+            )
     return lines
 
 
