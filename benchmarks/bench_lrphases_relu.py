@@ -1,7 +1,7 @@
 """Speed of the ReLU boundary search: all seeds in one vmapped call a round, against a loop.
 
-    python benchmarks/bench_lrphases_relu.py [--width 512] [--seeds 4] [--steps 300] [--points 3]
-                                             [--repeat 2]
+    python benchmarks/bench_lrphases_relu.py [--width 512] [--seeds 4] [--n 16] [--d 32]
+                                             [--steps 300] [--points 3] [--repeat 2]
 
 Candidate: :func:`boundaries.search_width` with every seed at once (each K-section round is one
 compiled call of ``relu.outcomes``, vmapped over seeds and step sizes). Baseline: the same search
@@ -35,6 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=512)
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--d", type=int, default=32)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--points", type=int, default=3)
     parser.add_argument("--tol", type=float, default=0.01)
@@ -42,7 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    cfg = Config(mode="relu", width=args.width, steps=args.steps)
+    cfg = Config(mode="relu", width=args.width, steps=args.steps, n=args.n, d=args.d)
     seeds = list(range(args.seeds))
     common = {"max_scale": args.max_scale, "tol": args.tol}
 
@@ -75,7 +77,8 @@ def main() -> None:
     t_vmap, t_loop, t_bisect = best(vmapped), best(looped), best(bisect)
     probes = len(got["probes"])
     print(
-        f"ReLU boundary search: width {args.width}, {args.seeds} seeds, {args.steps} steps, "
+        f"ReLU boundary search: width {args.width}, n {args.n}, d {args.d}, {args.seeds} seeds, "
+        f"{args.steps} steps, "
         f"K = {args.points}, tol {args.tol} ({platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cpus); {probes} probe runs"
     )
@@ -93,6 +96,8 @@ def main() -> None:
             {
                 "benchmark": "lrphases_relu_boundaries",
                 "width": args.width,
+                "n": args.n,
+                "d": args.d,
                 "seeds": args.seeds,
                 "steps": args.steps,
                 "points": args.points,

@@ -153,7 +153,7 @@ METRICS = (
     Metric("lambda0", "lambda_0 vs its infinite-width value", "agreement.lambda0",
            "agreement.lambda0_infinite_width", tex=r"\lambda_0", cite=LEWKOWYCZ, when=NOT_RELU),
     Metric("lazy_loss", "lazy loss: max rel. error vs L0 (1 - eta lambda0)^(2t)",
-           "agreement.lazy_loss_max_rel_err", cite=LECTURES),
+           "agreement.lazy_loss_max_rel_err", cite=LECTURES, when=NOT_RELU),
     Metric("late_sharpness", "late sharpness vs 2/eta (eos)", "agreement.late_sharpness_mean",
            "agreement.two_over_eta", tex="S", cite=COHEN, good=0.1, when=NOT_RELU),
     Metric("max_sharpness", "largest sharpness vs 2/eta (eos)", "agreement.max_sharpness",
@@ -169,6 +169,9 @@ METRICS = (
            cite=LEWKOWYCZ_RELU, when=RELU),
     Metric("relu_alive", "final fraction of units active on some input", "agreement.final_alive",
            cite=LEWKOWYCZ_RELU, when=RELU),
+    Metric("relu_lazy_loss", "lazy loss: max rel. error vs the linearized modes "
+           "sum_k c_k^2 (1 - eta lambda_k)^(2t) / 2n", "agreement.lazy_loss_max_rel_err",
+           cite=LECTURES, when=RELU),
 )  # fmt: skip
 
 PRESETS = (
@@ -358,20 +361,22 @@ MAX_STUDY_WIDTH = 65_536
 
 
 class ReluBoundaryParams(ExperimentConfig):
-    """Parameters of the ReLU boundary study (--seed is the first of ``seeds`` init seeds)."""
+    """Parameters of the ReLU boundary study (--seed is the first of ``seeds`` init seeds). The
+    defaults are a quick look (seconds); docs/lrphases.md measures with widths 256,1024,4096, 4
+    seeds and 1000 steps."""
 
     cli_inputs: ClassVar[tuple[CliInput, ...]] = (
         CliInput("float64", "Compute in float64 (default float32).", flag=True,
                  sets={"dtype": "float64"}),
     )  # fmt: skip
 
-    widths: IntTuple = param((256, 1024), item_ge=1, item_le=MAX_STUDY_WIDTH, min_items=1,
+    widths: IntTuple = param((128, 256), item_ge=1, item_le=MAX_STUDY_WIDTH, min_items=1,
                              max_items=8, distinct=True, help="Hidden widths m of the ReLU net.",
                              tex="m", cite=LEWKOWYCZ_RELU)  # fmt: skip
-    seeds: Int = param(3, ge=1, le=64, help="Init seeds per width (--seed .. --seed + seeds - "
+    seeds: Int = param(2, ge=1, le=64, help="Init seeds per width (--seed .. --seed + seeds - "
                        "1): the error bands.", web_max=16)  # fmt: skip
-    steps: Int = param(1000, ge=1, le=100_000, help="GD steps of every probe run.",
-                       web_max=20_000)  # fmt: skip
+    steps: Int = param(300, ge=1, le=100_000, help="GD steps of every probe run (the docs' "
+                       "numbers use 1000).", web_max=20_000)  # fmt: skip
     d: Int = param(32, ge=1, le=MAX_D, help="Input dimension.", tex="d", web_max=256)
     n: Int = param(16, ge=1, le=MAX_RELU_N, help="Training samples.", tex="n", web_max=256)
     input_mean: Float = param(0.0, ge=0, cap=100.0, help="Common component of the inputs "
