@@ -34,6 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theoryscope.experiments.lrphases.uv import kernel_top
+
 Array = Any
 
 #: The catapult's growth: the top-mode loss exceeds this multiple of max(its t = 0 value, L_0 / n)
@@ -92,15 +94,6 @@ def ntk_matrix(u: Array, v: Array, x: Array) -> Array:
     act = jax.nn.relu(pre)
     on = (pre > 0).astype(u.dtype)
     return (act @ act.T + ((on * (v * v)) @ on.T) * (x @ x.T)) / u.shape[0]
-
-
-def kernel_top(theta: Array) -> Array:
-    """lambda = lambda_max(Theta / n), exactly (one sample: Theta_11; else ``eigvalsh``), as
-    :func:`.uv.ntk_top` computes it for the uv model."""
-    n = theta.shape[0]
-    if n == 1:
-        return theta[0, 0]
-    return jnp.linalg.eigvalsh(theta / n)[-1]
 
 
 def ntk_top(u: Array, v: Array, x: Array) -> Array:
