@@ -1,7 +1,10 @@
-"""Learning-rate phases: the catapult of the uv model and the edge of stability of a small MLP.
+"""Learning-rate phases: the catapult of the uv model and of a wide ReLU net, and the edge of
+stability of a small MLP.
 
     catapult  f(x) = v^T U x / sqrt(m), GD with eta = lr_scale / lambda_0: lazy (eta lambda_0 < 2),
               catapult (2..4), divergent (> 4)          (Lewkowycz et al. 2020, section 2)
+    relu      f(x) = v^T relu(U x) / sqrt(m): lazy below 2, catapult up to a boundary the paper
+              puts near 12 (section 3); study relu-boundaries measures it against width
     eos       MLP, full-batch GD: the sharpness rises to 2 / eta and hovers there
                                                          (Cohen et al. 2021)
 
@@ -46,11 +49,13 @@ def simulate(
     on_chunk: ChunkCallback | None = None,
     should_stop: StopPredicate | None = None,
 ) -> Run:
-    """Run GD in the config's mode (catapult: uv model; eos: MLP with sharpness tracking)."""
+    """Run GD in the config's mode (catapult: uv model; relu: two-layer ReLU net; eos: MLP with
+    sharpness tracking)."""
     from theoryscope.experiments.lrphases import engine
 
-    fn = engine.simulate_catapult if config.mode == "catapult" else engine.simulate_eos
-    return fn(config, seed, on_chunk=on_chunk, should_stop=should_stop)
+    fns = {"catapult": engine.simulate_catapult, "relu": engine.simulate_relu,
+           "eos": engine.simulate_eos}  # fmt: skip
+    return fns[config.mode](config, seed, on_chunk=on_chunk, should_stop=should_stop)
 
 
 def predict(config: Config) -> Any:
@@ -92,7 +97,8 @@ EXPERIMENT = register(
         name="lrphases",
         title="Learning-rate phases: catapult and edge of stability",
         summary="The uv model is lazy below eta lambda_0 = 2, catapults between 2 and 4 and "
-        "diverges above; a small MLP sharpens until its sharpness sits at 2 / eta.",
+        "diverges above; a wide ReLU net catapults further; a small MLP sharpens until its "
+        "sharpness sits at 2 / eta.",
         config_from_dict=Config.from_dict,
         simulate=simulate,
         predict=predict,
@@ -105,7 +111,11 @@ EXPERIMENT = register(
         studies=declaration.STUDIES,
         presets=declaration.PRESETS,
         estimate=declaration.estimate,
-        commands={"catapult": {"mode": "catapult"}, "eos": {"mode": "eos"}},
+        commands={
+            "catapult": {"mode": "catapult"},
+            "eos": {"mode": "eos"},
+            "relu": {"mode": "relu"},
+        },  # fmt: skip
         cite=declaration.CITE,
         order=50,
     )

@@ -18,11 +18,15 @@ def make_data(config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Inputs X (n, d) with unit-norm rows (norm sqrt(d) in mode eos) and labels y (n,), float64.
 
     Unit-norm rows make the single-sample NTK lambda = (|Ux|^2 + |v|^2) / m exactly as in
-    Lewkowycz et al. (2020), section 2, where x is a unit vector.
+    Lewkowycz et al. (2020), section 2, where x is a unit vector. In mode relu the rows are
+    z + input_mean sqrt(d) e_1 normalized (z the same Gaussian draw): input_mean = 0 gives the
+    same isotropic inputs as catapult mode, input_mean > 0 a common component.
     """
     rng = np.random.default_rng(config.data_seed)
     n, d = int(config.n or 1), int(config.d or 1)
     x = rng.standard_normal((n, d))
+    if config.mode == "relu" and config.input_mean > 0:
+        x[:, 0] += float(config.input_mean) * np.sqrt(d)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     if config.mode == "eos":
         x *= np.sqrt(d)  # |x|^2 = d: O(1) coordinates, the usual scale for an MLP's inputs

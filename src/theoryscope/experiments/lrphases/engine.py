@@ -1,7 +1,9 @@
 """Simulations of the learning-rate-phases experiment: jit-compiled chunks of GD steps.
 
 ``simulate_catapult`` records every step of the uv model (step, loss, ntk = lambda_t, output
-f_t on the first sample); ``simulate_eos`` records every ``sharpness_every`` steps of the MLP
+f_t on the first sample); ``simulate_relu`` every step of the two-layer ReLU net (step, loss,
+ntk, top_loss = the loss along the initial top NTK eigenvector, alive = the fraction of units
+active on some input); ``simulate_eos`` records every ``sharpness_every`` steps of the MLP
 (step, loss, sharpness). Both stream chunks to ``on_chunk``, poll ``should_stop``
 between chunks (-> ``interrupted``) and stop at the first non-finite value or a loss beyond
 :func:`divergence_cap` (-> ``diverged``), keeping the finite records before it.
@@ -18,13 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theoryscope.experiments.lrphases import mlp, uv
+from theoryscope.experiments.lrphases import mlp, relu, uv
 from theoryscope.experiments.lrphases.config import Config
 from theoryscope.experiments.lrphases.data import make_data
 from theoryscope.protocol import ChunkCallback, Run, StopPredicate
 
 #: Records per compiled chunk (catapult: steps; eos: sharpness records).
 CATAPULT_CHUNK = 500
+RELU_CHUNK = 500
 EOS_CHUNK = 50
 
 
@@ -183,6 +186,87 @@ def simulate_catapult(
         "eta_lambda0": init["eta"] * init["lambda0"],
         "initial_loss": first["loss"],
         "init_seed": init_seed(config, seed),
+    }
+    return _finish(config, seed, rec, keys, summary, stopped, started)
+
+
+def relu_init(config: Config, seed: int) -> dict[str, Any]:
+    """Data, the ReLU net's initial parameters, the NTK's eigen-decomposition at init (lambda_0
+    its top eigenvalue, e0 its eigenvector), the residual g_0 and the step eta.
+
+    Call inside ``jax.enable_x64(config.dtype == "float64")`` (as :func:`relu_initial_state`
+    does).
+    """
+    dt = _dtype(config)
+    x_np, y_np = make_data(config)
+    x, y = jnp.asarray(x_np, dtype=dt), jnp.asarray(y_np, dtype=dt)
+    u_np, v_np = relu.init_params(init_seed(config, seed), int(config.width or 1), x.shape[1])
+    u, v = jnp.asarray(u_np, dtype=dt), jnp.asarray(v_np, dtype=dt)
+    st = relu.init_state(u, v, x, y)
+    evals = np.asarray(st["evals"], dtype=np.float64)
+    lam0 = float(evals[-1])
+    eta = float(config.lr) if config.lr is not None else float(config.lr_scale or 0.0) / lam0
+    return {
+        "x": x, "y": y, "u": u, "v": v, "e0": st["evecs"][:, -1], "lambda0": lam0, "eta": eta,
+        "evals": evals, "evecs": np.asarray(st["evecs"], dtype=np.float64),
+        "residual": np.asarray(st["residual"], dtype=np.float64),
+        "initial_loss": float(st["loss"]),
+    }  # fmt: skip
+
+
+def relu_initial_state(config: Config, seed: int) -> dict[str, Any]:
+    """lambda_0, eta, L_0 and the NTK eigen-decomposition of the initialized ReLU net, computed
+    exactly as :func:`simulate_relu` computes them: the theory's source."""
+    with jax.enable_x64(config.dtype == "float64"):
+        init = relu_init(config, seed)
+    keys = ("lambda0", "eta", "initial_loss", "evals", "evecs", "residual")
+    return {k: init[k] for k in keys}
+
+
+def simulate_relu(
+    config: Config,
+    seed: int,
+    *,
+    on_chunk: ChunkCallback | None = None,
+    should_stop: StopPredicate | None = None,
+) -> Run:
+    """GD on the two-layer ReLU net, one record per step (t = 0..steps), lambda_t exact."""
+    started = time.perf_counter()
+    keys = ("step", "loss", "ntk", "top_loss", "alive")
+    with jax.enable_x64(config.dtype == "float64"):
+        init = relu_init(config, seed)
+        x, y, e0 = init["x"], init["y"], init["e0"]
+        state = (init["u"], init["v"])
+        eta = jnp.asarray(init["eta"], dtype=_dtype(config))
+        width = int(config.width or 1)
+        cap = divergence_cap(init["initial_loss"], width)
+        rec = _Recorder(on_chunk)
+        steps = int(config.steps or 1)
+        done, stopped = 0, False
+        while done < steps + 1:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            if done == steps:  # the final state, after the last step
+                vals = relu.record(state[0], state[1], x, y, e0)
+                part = {k: np.asarray(val, dtype=np.float64)[None] for k, val in vals.items()}
+                length = 1
+            else:
+                length = min(RELU_CHUNK, steps - done)
+                state, vals = relu.chunk(state, x, y, e0, eta, length=length)
+                part = {k: np.asarray(val, dtype=np.float64) for k, val in vals.items()}
+            part["step"] = np.arange(done, done + length, dtype=np.float64)
+            done += length
+            if rec.add(part, cap):
+                break
+    summary = {
+        "mode": "relu",
+        "lambda0": init["lambda0"],
+        "eta": init["eta"],
+        "eta_lambda0": init["eta"] * init["lambda0"],
+        "initial_loss": init["initial_loss"],
+        "init_seed": init_seed(config, seed),
+        "n_params": width * (x.shape[1] + 1),
     }
     return _finish(config, seed, rec, keys, summary, stopped, started)
 

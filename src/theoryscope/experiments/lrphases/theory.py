@@ -5,7 +5,8 @@ initial NTK curvature (top eigenvalue of Theta / n),
 
     eta lambda_0 < 2       lazy: lambda_t ~ lambda_0, loss L_t = L_0 (1 - eta lambda_0)^(2t)
     2 < eta lambda_0 < 4   catapult: the loss grows, lambda falls until lambda < 2 / eta, converges
-    eta lambda_0 > 4       divergent (the uv model's threshold; about 12 for ReLU nets)
+    eta lambda_0 > 4       divergent (the uv model's threshold; about 12 for ReLU nets, see
+                           :mod:`.relu_theory` for mode relu)
 
 Edge of stability (Cohen et al. 2021): full-batch GD sharpens until S ~ 2 / eta and then hovers
 there (2 / eta is the stability threshold of GD on a quadratic, lecture "Sharpness").
@@ -64,9 +65,14 @@ class Theory:
     lambda0_infinite_width: float | None = None
     initial_loss: float | None = None  # L_0 of the initialized network (FROM_INIT only)
     init_seed: int | None = None
-    #: Lazy phase with a known init: L_0 (1 - eta lambda_0)^(2t) on at most 1000 steps.
+    #: Lazy phase with a known init: L_0 (1 - eta lambda_0)^(2t) on at most 1000 steps (relu:
+    #: the linearized loss summed over the NTK's modes, every phase, cut at 1e4 L_0).
     lazy_curve_step: list[float] | None = None
     lazy_curve_loss: list[float] | None = None
+    #: relu: the uv model's divergence threshold 4 / lambda_0 beside the paper's 12 / lambda_0
+    #: (``divergent_min``), and where the boundaries come from.
+    divergent_min_uv: float | None = None
+    boundary_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +113,10 @@ def peak_step(
 def predict(config: Config) -> Theory:
     """Phase, boundaries and 2 / eta from the config alone."""
     width = int(config.width or 1)
+    if config.mode == "relu":
+        from theoryscope.experiments.lrphases import relu_theory
+
+        return Theory(**relu_theory.predict(config))
     if config.mode == "eos":
         eta_eos = float(config.lr or 0.0)
         return Theory(
@@ -196,6 +206,10 @@ def compare(run: Run, theory: Theory) -> dict[str, Any]:
     """The numbers that say how well the run follows the theory (see module docstring)."""
     if theory.mode == "eos":
         return _compare_eos(run, theory)
+    if theory.mode == "relu":
+        from theoryscope.experiments.lrphases import relu_theory
+
+        return relu_theory.compare(run, theory)
     return _compare_catapult(run, theory)
 
 

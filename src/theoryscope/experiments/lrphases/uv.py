@@ -77,12 +77,18 @@ def ntk_matrix(u: Array, v: Array, x: Array) -> Array:
     return ((v @ v) * (x @ x.T) + ux @ ux.T) / m
 
 
+def kernel_top(theta: Array) -> Array:
+    """lambda_max(Theta / n) of an n x n NTK, exactly (one sample: Theta_11; else ``eigvalsh``);
+    the ReLU net's :func:`.relu.ntk_top` uses it too."""
+    n = theta.shape[0]
+    if n == 1:
+        return theta[0, 0]
+    return jnp.linalg.eigvalsh(theta / n)[-1]
+
+
 def ntk_top(u: Array, v: Array, x: Array) -> Array:
     """lambda = lambda_max(Theta / n): GD on L is stable near a minimum iff eta < 2 / lambda."""
-    n = x.shape[0]
-    if n == 1:
-        return ntk_matrix(u, v, x)[0, 0]
-    return jnp.linalg.eigvalsh(ntk_matrix(u, v, x) / n)[-1]
+    return kernel_top(ntk_matrix(u, v, x))
 
 
 def gd_step(u: Array, v: Array, x: Array, y: Array, eta: Array) -> tuple[Array, Array]:
