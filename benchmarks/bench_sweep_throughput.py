@@ -138,7 +138,6 @@ def main() -> None:
         return
 
     from _bench import result
-
     from theoryscope.sweep.driver import plan_runs
 
     planned = plan_runs(_spec(args))

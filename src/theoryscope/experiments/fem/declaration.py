@@ -272,7 +272,7 @@ _P = "theoryscope.experiments.fem.plots"
 
 STUDIES = (
     Study(
-        name="conditioning", title="Conditioning of ReLU features against finite elements",
+        name="conditioning", tiny={"ns": (8, 16), "draws": 1}, title="Conditioning of ReLU features against finite elements",
         summary="cond(G) against n for the ReLU basis and the P1 hat basis on the same nodes "
         "(uniform, adaptive, random): n^4 on a grid and at least n^3/log n for random nodes "
         "against O(h_max/h_min)",
@@ -296,7 +296,7 @@ STUDIES = (
         cite=TALK,
     ),
     Study(
-        name="table", title="The talk's Table 1: arctan(25x) in float32 and float64",
+        name="table", tiny={"ns": (10, 20)}, title="The talk's Table 1: arctan(25x) in float32 and float64",
         summary="least squares in the ReLU and the FE basis, n = 100 and 1000, uniform and "
         "adaptive nodes, MAX and MSE beside the talk's numbers",
         params=TableParams, run=_lazy(_S, "run_table"), figure=_lazy(_P, "table_figure"),
@@ -314,7 +314,7 @@ STUDIES = (
         cite=TALK,
     ),
     Study(
-        name="noise", title="Noise and over-parametrization",
+        name="noise", tiny={"ns": (10, 20), "samples": 100, "levels": (0.0, 0.01), "draws": 1}, title="Noise and over-parametrization",
         summary="least squares from 1000 noisy samples with n = 100 and n = 1500 (over-"
         "parametrized) in both bases: errors against the clean target, noise kept vs "
         "sigma^2 r / M",
@@ -329,7 +329,7 @@ STUDIES = (
         cite=TALK,
     ),
     Study(
-        name="structured", title="Structured (divide and conquer) vs shallow networks",
+        name="structured", tiny={"pieces": 2, "units": 2, "samples": 50, "steps": 20, "records": 4, "target": "gauss"}, title="Structured (divide and conquer) vs shallow networks",
         summary="the talk's f = sum_i f_i(psi_i(x)) - const and f_2(f_1(x)) exactly, then a "
         "structured and a shallow net of the same size trained by Adam with the same budget",
         params=StructuredParams, run=_lazy(_S, "run_structured"),

@@ -552,6 +552,7 @@ STUDIES = (
     ),
     Study(
         name="relu-boundaries",
+        tiny={"widths": (16,), "seeds": 1, "steps": 20, "d": 4, "n": 4, "tol": 0.2},
         title="Phase boundaries of a wide two-layer ReLU net against width",
         summary="lazy | catapult and catapult | divergent in eta lambda_0 per width and seed "
         "(K-section search, vmapped over seeds), beside 2, the uv model's 4 and the paper's 12",
