@@ -70,6 +70,11 @@ def main() -> None:
     )
     print(f"  loop over eta (baseline): {t_loop * 1e3:8.1f} ms")
     print(f"  vmap over eta:            {t_vmap * 1e3:8.1f} ms   speed-up x{t_loop / t_vmap:.2f}")
+    from _bench import result
+
+    result(f"lrphases phase diagram, {args.points} etas, width {args.width}",
+           f"vmap {t_vmap * 1e3:.1f} ms", f"loop over eta {t_loop * 1e3:.1f} ms",
+           t_loop / t_vmap, ">= 1x the loop", met=t_loop / t_vmap >= 1)  # fmt: skip
     print(
         json.dumps(
             {

@@ -91,6 +91,11 @@ def main() -> None:
           f"{2 * args.seeds} (the others: another crossing of a non-monotone phase)")  # fmt: skip
     target_met = t_loop / t_vmap >= 1.0
     print(f"  target: vmapped >= loop speed: {'met' if target_met else 'not met'}")
+    from _bench import result
+
+    result(f"lrphases ReLU boundary search, width {args.width}, {args.seeds} seeds",
+           f"vmap {t_vmap:.2f} s", f"loop over seeds {t_loop:.2f} s", t_loop / t_vmap,
+           ">= 1x the loop", met=target_met)  # fmt: skip
     print(
         json.dumps(
             {
