@@ -467,9 +467,8 @@ def _run_command(
     params += _view_parameters(experiment)
     fixed_text = ", ".join(f"{k}={v}" for k, v in fixed.items())
     doc = (
-        f"{experiment.title}: simulate, predict, compare and store one run"
-        + (f" ({fixed_text})" if fixed_text else "")
-        + ". Prints each metric beside its prediction; exit 0 finished, 2 bad input,"
+        f"One run{f' with {fixed_text}' if fixed_text else ''}: simulate, predict, compare "
+        f"and store it ({experiment.title}). Prints each metric beside its prediction; exit 0 finished, 2 bad input,"
         " 3 diverged, 130 interrupted."
     )
     return _make_command(name, doc, params, _run_body(experiment, fixed))
@@ -523,7 +522,7 @@ def _theory_command(experiment: Experiment) -> Callable[..., None]:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     typer.echo(f"  {key:<32} {format_number(float(value))}")
 
-    doc = f"{experiment.title}: the theory alone (predict), its readouts and curves."
+    doc = f"The theory alone (predict), its readouts and curves: {experiment.title}."
     return _make_command("theory", doc, params, body)
 
 
@@ -552,7 +551,9 @@ def _presets_command(experiment: Experiment) -> Callable[..., None]:
             )
             typer.echo(f"{'':<18} {values}")
 
-    return _make_command("presets", f"{experiment.title}: canonical configurations.", params, body)
+    return _make_command(
+        "presets", f"Canonical configurations of {experiment.title}.", params, body
+    )
 
 
 # ------------------------------------------------------------------------------------------------
