@@ -12,6 +12,9 @@ os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="theoryscope-jax-")
 )
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+# A test that does not ask for a store never writes into the user's own data directory:
+# the default store (platformdirs' user data dir) points into a fresh folder for the session.
+os.environ["XDG_DATA_HOME"] = __import__("tempfile").mkdtemp(prefix="theoryscope-data-")
 
 import pytest  # noqa: E402
 

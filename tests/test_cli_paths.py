@@ -308,7 +308,7 @@ def test_export_into_a_read_only_directory_names_out(tmp_path):
 
 def test_figure_out_under_a_file_names_out(a_file, store_path, capsys):
     """Experiment commands write figures through the same writer (plots.save_figure)."""
-    assert main(["widenets", "propagate", "--no-store", "--out", str(a_file)]) == 2
+    assert main(["widenets", "propagate", "--out", str(a_file)]) == 2
     _one_line(capsys, "--out")
     assert main(["expander", "theory", "--figure", str(a_file / "theory.png")]) == 2
     capsys.readouterr()

@@ -72,24 +72,22 @@ def body_schemas(client: TestClient) -> dict[str, dict[str, Any]]:
     }
     config = json_schema_of(meta["defaults"], choices)
     run = {"type": "object", "properties": {"config": config, "seed": {"type": "integer"}}}
-    wide = client.get("/api/widenets/meta").json()
-    lazy = {
+    declared = {
         "type": "object",
-        "properties": {
-            "config": json_schema_of(wide["defaults"], {"labels": ["sign", "gaussian"]}),
-            "seed": {"type": "integer"},
-        },
+        "properties": {"config": {"type": "object"}, "seed": {"type": "integer"}},
     }
-    propagate = json_schema_of(
-        {"activation": "relu", "cw": 2.0, "cb": 0.0, "q0": 1.0, "rho0": 0.0, "depth": 20},
-        {"activation": wide["activations"]},
-    )
+    study = {
+        "type": "object",
+        "properties": {"params": {"type": "object"}, "seed": {"type": "integer"}},
+    }
     return {
         "/api/validate": run,
         "/api/theory": run,
         "/api/live": run,
-        "/api/widenets/lazy": lazy,
-        "/api/widenets/propagate": propagate,
+        "/api/experiments/{name}/validate": declared,
+        "/api/experiments/{name}/estimate": declared,
+        "/api/experiments/{name}/theory": declared,
+        "/api/experiments/{name}/studies/{study_name}": study,
     }
 
 

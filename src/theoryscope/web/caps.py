@@ -98,9 +98,23 @@ def _with_seed(config_cls: type, raw: Mapping[str, Any], seed: int) -> dict[str,
     return out
 
 
+def _raw_above_cap(config_cls: type, raw: Mapping[str, Any]) -> None:
+    """A plain number above a field's ``web_max`` is refused with this server's cap before the
+    Config sees it, so the error states the cap the page shows, not a looser model bound."""
+    for spec in config_cls.fields():  # type: ignore[attr-defined]
+        number = _number(raw.get(spec.name))
+        if spec.web_max is not None and number is not None and number > spec.web_max:
+            raise ConfigError(
+                spec.name,
+                f"{_cap_text(number) if abs(number) < 1e15 else f'{number:g}'} is above this"
+                f" server's cap; allowed: <= {_cap_text(spec.web_max)}",
+            )
+
+
 def _from_dict(config_cls: type, raw: Any, seed: int, what: str) -> Any:
     if not isinstance(raw, Mapping):
         raise ConfigError(what, "must be a JSON object of settings")
+    _raw_above_cap(config_cls, raw)
     try:
         return config_cls.from_dict(_with_seed(config_cls, raw, seed))  # type: ignore[attr-defined]
     except ConfigError:

@@ -190,7 +190,7 @@ class BayesCheckParams(ExperimentConfig):
     nets: Int = param(200_000, ge=1000, le=5_000_000, help="Importance-sampled networks.",
                       web_max=1_000_000)  # fmt: skip
     rejection_nets: Int = param(4_000_000, ge=0, le=20_000_000, help="Networks drawn by the "
-                                "rejection sampler (0: skip it).", web_max=2_000_000)  # fmt: skip
+                                "rejection sampler (0: skip it).", web_max=4_000_000)  # fmt: skip
     eps: Float = param(0.02, gt=0, le=1.0, help="Rejection box half-width on each data point "
                        "(bias O(eps^2)).",
                        tex=r"\epsilon")  # fmt: skip

@@ -147,6 +147,13 @@ class Config(ExperimentConfig):
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
+        for key in ("terms", "alpha"):
+            # Left out, the target is the default term; asked for explicitly with no terms at
+            # all, the request is told so instead of training something it did not ask for.
+            if isinstance(data.get(key), (list, tuple)) and not data[key]:
+                raise ConfigError(
+                    key, "got an empty list; allowed: at least one term (omit it for the default)"
+                )
         alphas = data.pop("alpha", None)
         coefs = data.pop("coef", None)
         t_eff = data.pop("t_eff", None)

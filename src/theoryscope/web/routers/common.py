@@ -40,14 +40,6 @@ def parse_config(raw: Any, limits: Limits) -> Any:
     """Validate a config dict exactly as the CLI does, then against the server's work caps."""
     if not isinstance(raw, dict):
         raise ConfigError("config", "must be a JSON object of settings (see GET /api/meta)")
-    for key in ("terms", "alpha"):
-        # Config falls back to its default target for an empty list; a request that asks for
-        # no terms at all gets told so instead of training something it did not ask for.
-        if key in raw and isinstance(raw[key], (list, tuple)) and not raw[key]:
-            raise ConfigError(
-                key,
-                f"got an empty list; allowed: 1 to {limits.max_terms} terms (omit it for the default)",
-            )
     try:
         config = get_experiment(EXPERIMENT).config_from_dict(raw)
     except ConfigError:
