@@ -72,3 +72,18 @@ def test_memory_estimate_is_near_the_measured_rss():
     peak = int(out.stdout.strip().splitlines()[-1])
     est = _est(**kw)["memory_bytes"]
     assert 0.5 * peak <= est <= 2.0 * peak, (peak / 2**20, est / 2**20)
+
+
+def test_the_estimate_of_a_huge_run_allocates_little():
+    """k = 1e9 used to draw a (k, d) layer inside the estimate and die of MemoryError before the
+    memory check could refuse the run; the estimate now assumes the direct sum past a size."""
+    import tracemalloc
+
+    config = Config.create(k=10**9, batch=10)
+    tracemalloc.start()
+    try:
+        est = cost.estimate(config)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6 and est["memory_bytes"] > 1e10 and est["record_method"] == "direct"

@@ -60,6 +60,10 @@ def _n_records(config: Config) -> int:
     return len(record_steps(config.steps, config.records))
 
 
+#: The estimate draws a (k, d) frozen layer to predict the Taylor degree only up to this size.
+MAX_SAMPLED_ENTRIES = 4_000_000
+
+
 def _initial_degree(config: Config) -> int | None:
     """The Taylor degree ``kernel_sum.choose_degree`` takes at the initial state (W1 = I,
     v_j = Gamma^{1/2} w_j) for a W2 of random signs, on a fixed pseudo-random frozen layer of
@@ -67,6 +71,10 @@ def _initial_degree(config: Config) -> int | None:
     import numpy as np
 
     if not kernel_sum.tiers(config.k, config.d):
+        return None
+    if config.k * config.d > MAX_SAMPLED_ENTRIES:
+        # too big to draw for an estimate (the memory check refuses most such runs): assume the
+        # direct sum, the dearer path, so the time estimate stays an upper bound
         return None
     rng = np.random.default_rng(0)
     V = rng.standard_normal((config.k, config.d)) * np.sqrt(np.asarray(config.gamma, float))
