@@ -125,6 +125,8 @@ def test_the_lab_end_to_end(server, page):
     _set(page, "steps", 2000)
     _wait(page, "window.lab.preview && window.lab.preview.config.lr === 0.05")
     assert "follows the controls" in page.get_by_test_id("theory-tag").inner_text()
+    # the declared cost of what Start would run is shown before it starts (issue 9, item 7)
+    _wait(page, "document.querySelector('[data-testid=ro-cost]').innerText.startsWith('about')")
 
     # -- start and see the loss fall
     page.get_by_test_id("start").click()
@@ -146,6 +148,8 @@ def test_the_lab_end_to_end(server, page):
     _wait(page, "window.lab.run && window.lab.run.state === 'running' && window.lab.run.n > 3")
     long_id = page.evaluate("window.lab.run.id")
     assert long_id != first_id
+    # a long run shows the time left at its current speed
+    _wait(page, "/\\d/.test(document.querySelector('[data-testid=ro-eta]').innerText)")
     page.reload()
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
     _wait(page, f"window.lab.run && window.lab.run.id === '{long_id}' && window.lab.run.n > 3")

@@ -506,8 +506,30 @@ function changed(rebuild = false) {
   previewTimer = setTimeout(refreshPreview, 200);
 }
 
+function fmtDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return "–";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+async function refreshCost(config) {
+  // the declared estimate (time, memory) of what Start would run, said before it starts
+  try {
+    const res = await api("POST", "/api/experiments/expander/estimate", { config });
+    if (canonical(res.config) !== canonical(cleanConfig(S.form))) return; // stale
+    const el = $("ro-cost");
+    el.textContent = res.eta ? `about ${res.eta}` : "–";
+    el.classList.toggle("warn", !res.allowed);
+    el.title = res.allowed ? "" : `over this server's cap of ${fmtDuration(res.max_run_seconds)}: Start will be refused`;
+  } catch (err) {
+    $("ro-cost").textContent = "–";
+  }
+}
+
 async function refreshPreview() {
   const config = cleanConfig(S.form);
+  refreshCost(config);
   try {
     const res = await api("POST", "/api/theory", { config });
     if (canonical(res.config) !== canonical(cleanConfig(S.form))) return; // stale
@@ -1106,6 +1128,8 @@ function updateReadouts() {
   $("ro-step").textContent = r ? r.step.toLocaleString() : "–";
   $("ro-teff").textContent = r ? fmt(r.step * r.config.lr, 4) : "–";
   $("ro-sps").textContent = r && r.sps ? Math.round(r.sps).toLocaleString() : "–";
+  const left = r && r.live && r.sps && r.config ? (r.config.steps - r.step) / r.sps : NaN;
+  $("ro-eta").textContent = r && r.state === "done" ? "0 s" : fmtDuration(left);
 }
 
 function frame(now) {
