@@ -175,7 +175,7 @@ def _studies():
 
 
 #: What a study's ``tiny`` may be estimated to take (the CLI fuzz refuses more than 20 s).
-TINY_STUDY_SECONDS = 10.0
+TINY_STUDY_SECONDS = 15.0
 
 
 @pytest.mark.parametrize(("name", "study_name"), _studies())
