@@ -432,7 +432,8 @@ def test_a_huge_coefficient_is_a_422_not_a_hung_request(client, monkeypatch, coe
         answer = _is_error(client.post(path, json=body), 422, "coef", "allowed")
         assert answer["field"] in ("coef", "config")
     monkeypatch.setattr(theory, "SOLVE_MAX_EVALS", 5)  # the default is 100,000
-    fine = {"terms": [{"alpha": [1, 1, 0], "coef": 1.0}]}
+    # a config no other test solves (theories are cached by config for the whole process)
+    fine = {"terms": [{"alpha": [1, 1, 0], "coef": 1.0}], "gamma": [0.0731, 0.0731, 0.0731]}
     _is_error(client.post("/api/theory", json={"config": fine}), 422, "budget", "5 ")
     _is_error(client.post("/api/live", json={"config": fine, "seed": 0}), 422, "budget")
     assert client.get("/api/live").json() == {"runs": []}
