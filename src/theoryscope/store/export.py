@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from theoryscope.core.jsonable import jsonable
 from theoryscope.core.safe_write import output_path, write_output
 from theoryscope.errors import ConfigError
 
@@ -56,11 +57,9 @@ def run_to_csv(series: dict[str, np.ndarray]) -> str:
 
 
 def run_to_json_dict(store: RunStore, run_id: str) -> dict[str, Any]:
-    from theoryscope.store.runstore import _jsonable
-
     run = store.get_run(run_id)
     out = run.to_dict()
-    out["series"] = _jsonable(store.get_series(run_id))
+    out["series"] = jsonable(store.get_series(run_id))
     return out
 
 
@@ -77,9 +76,7 @@ def export_run(
         payload = run_to_csv(series).encode()
     elif fmt == "json":
         out = run.to_dict()
-        from theoryscope.store.runstore import _jsonable
-
-        out["series"] = _jsonable(series)
+        out["series"] = jsonable(series)
         payload = json.dumps(out, allow_nan=False).encode()
     else:
         payload = b""

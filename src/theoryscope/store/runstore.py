@@ -18,7 +18,6 @@ Design:
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from theoryscope.core.jsonable import jsonable as _jsonable
 from theoryscope.core.provenance import code_revision, package_versions
 from theoryscope.errors import NotFoundError
 from theoryscope.protocol import RUN_STATUSES
@@ -56,23 +56,6 @@ def default_store_path() -> Path:
 def to_json(value: Any) -> str:
     """JSON with NaN/inf mapped to null and NumPy scalars/arrays converted."""
     return json.dumps(_jsonable(value), allow_nan=False)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 #: The columns a run's checksum covers: all but ``updated_at`` (touched by every chunk write).

@@ -23,32 +23,14 @@ from starlette.staticfiles import StaticFiles
 
 from theoryscope.errors import ConfigError, NotFoundError, StoreError, TheoryscopeError
 from theoryscope.store import RunStore
+from theoryscope.web.assets import ASSETS_HINT, STATIC, missing_assets
 from theoryscope.web.errors import ApiError, error_body
 from theoryscope.web.guard import CrossSiteGuard, HostGuard, lab_hosts, normalize_origin
 from theoryscope.web.jsonbody import loads
 from theoryscope.web.limits import Limits
 from theoryscope.web.live import LiveRuns
 
-STATIC = Path(__file__).parent / "static"
-VENDOR = STATIC / "vendor"
-#: Files the page loads from the vendor folder (installed from npm, never committed).
-VENDOR_FILES = (
-    "katex/katex.min.js",
-    "katex/katex.min.css",
-    "uplot/uPlot.iife.min.js",
-    "uplot/uPlot.min.css",
-)
-ASSETS_HINT = (
-    "web assets missing: run `scripts/install_web_assets.sh` (installs KaTeX and uPlot from npm"
-    " into src/theoryscope/web/static/vendor/)"
-)
-
 log = logging.getLogger("theoryscope.web")
-
-
-def missing_assets() -> list[str]:
-    """Vendor files the page needs that are not installed."""
-    return [name for name in VENDOR_FILES if not (VENDOR / name).is_file()]
 
 
 def _declares_json(headers: dict[bytes, bytes]) -> bool:

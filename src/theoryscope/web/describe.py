@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from theoryscope.core.jsonable import jsonable
 from theoryscope.protocol import Experiment
 from theoryscope.spec.declare import Preset, Study
-from theoryscope.store.runstore import _jsonable as jsonable
 from theoryscope.web.flagship import hand_made_page
 from theoryscope.web.limits import Limits
 

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from theoryscope.core.jsonable import jsonable
 from theoryscope.errors import ConfigError
 from theoryscope.plots.render import documents, render_figure
 from theoryscope.protocol import Experiment, Run, get_experiment
@@ -25,7 +26,6 @@ from theoryscope.spec.declare import Figure, Metric, Study
 from theoryscope.spec.metrics import metric_rows
 from theoryscope.store import RunStore
 from theoryscope.store.runstore import StoredRun
-from theoryscope.store.runstore import _jsonable as jsonable
 
 __all__ = [
     "MPL_LOCK",

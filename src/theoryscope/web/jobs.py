@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from theoryscope.core.jsonable import jsonable
 from theoryscope.protocol import get_experiment
 from theoryscope.runner import execute_study
 from theoryscope.spec.metrics import metric_rows
 from theoryscope.store import RunStore
-from theoryscope.store.runstore import _jsonable as jsonable
 from theoryscope.web.live import ServerBusy
 
 __all__ = ["Job", "Jobs"]

@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from theoryscope.core.jsonable import jsonable
 from theoryscope.errors import TheoryscopeError
 from theoryscope.protocol import get_experiment
 from theoryscope.runner import execute, progress_fraction
 from theoryscope.store import RunStore
-from theoryscope.store.runstore import _jsonable as jsonable
 from theoryscope.web.figures import live_metrics
 
 #: A page that started a run gets at least this long to attach to it (counted from compilation).

@@ -106,7 +106,8 @@ def serve(
     """
     import uvicorn
 
-    from theoryscope.web.app import ASSETS_HINT, create_app, missing_assets
+    from theoryscope.web.app import create_app
+    from theoryscope.web.assets import ASSETS_HINT, missing_assets
 
     limits = limits or Limits()
     hosts = lab_hosts(host, allow_hosts)

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from theoryscope import __version__
 from theoryscope.errors import ConfigError
 from theoryscope.protocol import get_experiment
-from theoryscope.web.app import ASSETS_HINT, missing_assets
+from theoryscope.web.assets import ASSETS_HINT, missing_assets
 from theoryscope.web.routers.common import EXPERIMENT, parse_config, read_json
 
 router = APIRouter(prefix="/api", tags=["lab"])
