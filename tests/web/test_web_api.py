@@ -328,10 +328,12 @@ def test_serve_says_in_one_line_how_to_install_missing_assets(store_path, monkey
     import uvicorn
 
     from theoryscope.web import app as web_app
+    from theoryscope.web import assets as web_assets
     from theoryscope.web.server import serve
 
     calls = []
-    monkeypatch.setattr(web_app, "missing_assets", lambda: ["katex/katex.min.js"])
+    for module in (web_app, web_assets):  # the app's health check and serve's startup line
+        monkeypatch.setattr(module, "missing_assets", lambda: ["katex/katex.min.js"])
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
     serve(port=8123, store_path=store_path)
     err = capsys.readouterr().err
