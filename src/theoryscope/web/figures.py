@@ -163,15 +163,47 @@ def theory_panel(figures: tuple[Figure, ...], docs: Mapping[str, Any]) -> Figure
     return None
 
 
+#: A thumbnail may simulate the declared ``tiny`` preset when its estimate is below this.
+THUMBNAIL_RUN_SECONDS = 10.0
+
+
+def _tiny_run_documents(experiment: Experiment) -> dict[str, Any] | None:
+    """Documents of one run of the experiment's ``tiny`` preset (seed 0), for a thumbnail whose
+    theory alone draws nothing; None without such a preset or when it is estimated to be slow."""
+    from theoryscope.runner import estimate_cost, with_seed
+
+    preset = next((p for p in experiment.presets if p.name == "tiny"), None)
+    if preset is None or experiment.config is None:
+        return None
+    config = experiment.config_from_dict(with_seed(experiment.config, dict(preset.values), 0))
+    estimate = estimate_cost(experiment, config)
+    if estimate is None or not estimate.seconds <= THUMBNAIL_RUN_SECONDS:
+        return None
+    run = experiment.simulate(config, seed=0)
+    theory = experiment.theory_to_dict(experiment.predict(config))
+    return documents(series=run.series, theory=theory, config=config.to_dict())
+
+
 def thumbnail_svg(
     experiment: Experiment, theory_dict: Mapping[str, Any], config: Any
 ) -> bytes | None:
-    """A small SVG of the first declared panel that the theory alone draws (no run); None when
-    the theory draws no curve of any panel for this config."""
+    """A small SVG of the first declared panel that the theory alone draws (no run); when the
+    theory draws no curve, the first panel of a run of the ``tiny`` preset (about a second, run
+    once: the caller caches it); None when neither draws anything."""
+    from theoryscope.plots.render import curve_data
+
     docs = documents(theory=theory_dict, config=config)
     figure = theory_panel(experiment.figures, docs)
     if figure is None:
-        return None
+        try:
+            docs = _tiny_run_documents(experiment) or {}
+        except Exception:  # a picture on a card is not worth a failed request: no thumbnail
+            docs = {}
+        panel = next((panel for fig in experiment.figures for panel in fig.panels
+                      if docs and any(curve_data(c, docs) for c in panel.curves)), None)  # fmt: skip
+        if panel is None:
+            return None
+        figure = Figure(experiment.figures[0].name, "", (panel,))
     with MPL_LOCK:
         fig = render_figure(figure, docs, title="")
         fig.set_size_inches(3.2, 2.0)

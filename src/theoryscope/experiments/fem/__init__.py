@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from theoryscope.experiments.fem import declaration
-from theoryscope.experiments.fem.config import PAPER, Config
+from theoryscope.experiments.fem.config import PAPER, TALK, Config
 from theoryscope.protocol import ChunkCallback, Experiment, Hooks, Run, StopPredicate, register
 
 __all__ = ["Config", "compare", "predict", "simulate", "theory_to_dict"]
@@ -87,7 +87,7 @@ EXPERIMENT = register(
         estimate=declaration.estimate,
         hooks=Hooks(describe=declaration.describe),
         commands={"train": {}},
-        cite=PAPER,
+        cite=f"{TALK}; {PAPER}",
         order=110,
     )
 )
