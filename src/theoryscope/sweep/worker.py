@@ -51,6 +51,31 @@ def _experiment(task: Task) -> Any:
     return get_experiment(task.experiment)
 
 
+#: Theories this process has computed, by (experiment, config hash): the seeds of a config are
+#: separate tasks on a CPU, and the theory depends on the config alone, so each config's theory
+#: is computed once per process (a loop over the same runs predicts once per run).
+_THEORIES: dict[tuple[str, str], tuple[Any, dict[str, Any], float]] = {}
+_THEORIES_MAX = 256
+
+
+def _theory(experiment: Any, task: Task, config: Any) -> tuple[Any, dict[str, Any], float]:
+    """(theory, its JSON, seconds it took) of ``config``, from the cache when the task's config
+    hash was seen before in this process (0 seconds then)."""
+    key = (task.experiment, task.config_hash) if task.config_hash else None
+    if key is not None and key in _THEORIES:
+        theory, theory_dict, _ = _THEORIES[key]
+        return theory, theory_dict, 0.0
+    started = time.perf_counter()
+    theory = experiment.predict(config)
+    seconds = time.perf_counter() - started
+    theory_dict = experiment.theory_to_dict(theory)
+    if key is not None:
+        if len(_THEORIES) >= _THEORIES_MAX:
+            _THEORIES.pop(next(iter(_THEORIES)))
+        _THEORIES[key] = (theory, theory_dict, seconds)
+    return theory, theory_dict, seconds
+
+
 def worker_platform() -> str:
     """The JAX backend this worker computes on (``cpu``, ``gpu``, ``tpu``); loads JAX early."""
     from theoryscope.sweep.plan import detect_platform
@@ -79,10 +104,7 @@ def run_task(task: Task, should_stop: Callable[[], bool] | None = None) -> list[
     try:
         experiment = _experiment(task)
         config = experiment.config_from_dict(task.config)
-        started = time.perf_counter()
-        theory = experiment.predict(config)
-        theory_seconds = time.perf_counter() - started
-        theory_dict = experiment.theory_to_dict(theory)
+        theory, theory_dict, theory_seconds = _theory(experiment, task, config)
     except Exception as err:  # the config or its theory is broken: every seed fails alike
         return [outcome(s, error=_error(err)) for s in task.seeds]
 
