@@ -104,3 +104,23 @@ def test_serve_on_a_taken_port_is_one_line(store_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: port: {port} on 127.0.0.1 is not available")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--batch", "2000000000"], "batch"),
+        (["--k", "1e30"], "k"),
+    ],
+)
+def test_a_value_above_a_resource_cap_states_the_cap(args, field, store_path, capsys):
+    """Issue 9, item 9: '--k 1e9' said only 'allowed: an integer >= 1'; the message now names the
+    cap the value is over, and nothing is stored."""
+    assert main(["expander", "run", *args, "--no-figure"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {field}: got ")
+    assert "(at most 1,000,000,000)" in err
+    assert (
+        not store_path.exists()
+        or not sqlite3.connect(store_path).execute("SELECT count(*) FROM runs").fetchone()[0]
+    )

@@ -78,3 +78,23 @@ def test_mark_failed_is_a_small_in_place_write(tmp_path, capped):
     store.mark_failed(run_id, "disk full")  # fits in the pages there are
     capped[0] = None
     assert store.get_run(run_id).status == "failed"
+
+
+def test_full_disk_during_a_sweep_marks_its_run_failed_and_stops_in_one_line(
+    store_path, capped, capsys
+):
+    """The sweep path (``sweep/persist.store_outcome``): the run whose series do not fit is
+    stored ``failed`` ("disk full"), the runs stored before are kept, the CLI exits 1 in one line."""
+    RunStore(store_path)
+    capped[0] = _pages(store_path) + 12  # the sweep row and a run or two, not all eight
+    code = main(["sweep", "polynets", "--grid", "width=1,2", "--seeds", "0-3", "--d", "4",
+                 "--teacher-width", "2", "--steps", "3000", "--record-every", "1"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    capped[0] = None
+    assert code == 1, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert err.splitlines()[-1].startswith(f"error: --store: {store_path}: disk full"), err
+    runs = RunStore(store_path).list_runs()
+    failed = [r for r in runs if r.status == "failed"]
+    assert len(failed) == 1 and failed[0].message.startswith("disk full")
+    assert len(runs) < 8  # the sweep stopped at the full disk
