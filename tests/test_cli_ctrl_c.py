@@ -31,6 +31,16 @@ LONG_RUNS = {
                  "10000000", "--no-figure"],
     "polynets": ["polynets", "train", "--d", "4", "--width", "2", "--teacher-width", "1",
                  "--steps", "10000000", "--no-figure"],
+    "hessian": ["hessian", "run", "--preset", "tiny", "--steps", "10000000", "--records", "1000",
+                "--no-figure"],
+    "linregions": ["linregions", "run", "--preset", "tiny", "--steps", "10000000", "--records",
+                   "1000", "--no-figure"],
+    "deeplinear_init": ["deeplinear_init", "run", "--preset", "tiny", "--records", "10000",
+                        "--nets", "20000", "--no-figure"],
+    "sgdnoise": ["sgdnoise", "linreg", "--preset", "tiny", "--steps", "10000000", "--records",
+                 "1000", "--no-figure"],
+    "fem": ["fem", "run", "--preset", "tiny", "--mode", "adam", "--n", "64", "--steps",
+            "100000000", "--records", "1000", "--no-figure"],
 }  # fmt: skip
 
 
@@ -59,7 +69,7 @@ def interrupted(tmp_path_factory):
     procs = {name: (_start(args, root / f"{name}.sqlite"), root / f"{name}.sqlite")
              for name, args in LONG_RUNS.items()}  # fmt: skip
     signalled: dict[str, float] = {}
-    deadline = time.monotonic() + 400  # six JAX processes sharing the cores
+    deadline = time.monotonic() + 600  # eleven JAX processes sharing the cores
     try:
         sent = float("inf")
         while time.monotonic() < deadline:
