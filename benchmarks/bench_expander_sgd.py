@@ -1,6 +1,6 @@
 """Steps per second of the Expander Nets SGD engine against a plain JAX implementation.
 
-    python benchmarks/bench_expander_sgd.py            # page config, 10000 steps, float32 and 64
+    python benchmarks/bench_expander_sgd.py            # page config, 10000 steps, best of 3, float32 and 64
     python benchmarks/bench_expander_sgd.py --full     # 10000 steps, best of 3
 
 10000 steps (the page's default run is 40,000: t_eff 400 at eta 0.01) keep the 400 record
@@ -161,7 +161,7 @@ def bench_big(steps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=10000)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--full", action="store_true", help="10000 steps, best of 3")
     ap.add_argument("--big", action="store_true", help="k=30000, B=1000 peak memory (alone)")
     args = ap.parse_args()
