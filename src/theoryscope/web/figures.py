@@ -153,7 +153,8 @@ def study_figure_png(study: Study, result: Mapping[str, Any]) -> bytes:
 
 
 def theory_panel(figures: tuple[Figure, ...], docs: Mapping[str, Any]) -> Figure | None:
-    """The first declared panel (over every figure) that has theory data in ``docs``."""
+    """The first declared panel (over every figure) with data in ``docs``: the theory's when
+    ``docs`` hold no run."""
     from theoryscope.plots.render import curve_data
 
     for figure in figures:
@@ -167,43 +168,41 @@ def theory_panel(figures: tuple[Figure, ...], docs: Mapping[str, Any]) -> Figure
 THUMBNAIL_RUN_SECONDS = 10.0
 
 
-def _tiny_run_documents(experiment: Experiment) -> dict[str, Any] | None:
-    """Documents of one run of the experiment's ``tiny`` preset (seed 0), for a thumbnail whose
-    theory alone draws nothing; None without such a preset or when it is estimated to be slow."""
-    from theoryscope.runner import estimate_cost, with_seed
+def _run_documents(
+    experiment: Experiment, theory_dict: Mapping[str, Any], config: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Documents of one run (seed 0) of ``config``, the ``tiny`` preset's config the caller built
+    and predicted, beside that theory; None without a ``tiny`` preset or when the run is
+    estimated to take longer than :data:`THUMBNAIL_RUN_SECONDS`."""
+    from theoryscope.runner import estimate_cost
+    from theoryscope.web.describe import TINY
 
-    preset = next((p for p in experiment.presets if p.name == "tiny"), None)
-    if preset is None or experiment.config is None:
+    if experiment.config is None or not any(p.name == TINY for p in experiment.presets):
         return None
-    config = experiment.config_from_dict(with_seed(experiment.config, dict(preset.values), 0))
-    estimate = estimate_cost(experiment, config)
+    built = experiment.config_from_dict(config)
+    estimate = estimate_cost(experiment, built)
     if estimate is None or not estimate.seconds <= THUMBNAIL_RUN_SECONDS:
         return None
-    run = experiment.simulate(config, seed=0)
-    theory = experiment.theory_to_dict(experiment.predict(config))
-    return documents(series=run.series, theory=theory, config=config.to_dict())
+    run = experiment.simulate(built, seed=0)
+    return documents(series=run.series, theory=theory_dict, config=config)
 
 
 def thumbnail_svg(
     experiment: Experiment, theory_dict: Mapping[str, Any], config: Any
 ) -> bytes | None:
     """A small SVG of the first declared panel that the theory alone draws (no run); when the
-    theory draws no curve, the first panel of a run of the ``tiny`` preset (about a second, run
-    once: the caller caches it); None when neither draws anything."""
-    from theoryscope.plots.render import curve_data
-
+    theory draws no curve, the first panel that a run of the same config (the ``tiny`` preset,
+    about a second, run once: the caller caches it) draws; None when neither draws anything."""
     docs = documents(theory=theory_dict, config=config)
     figure = theory_panel(experiment.figures, docs)
     if figure is None:
         try:
-            docs = _tiny_run_documents(experiment) or {}
+            docs = _run_documents(experiment, theory_dict, config) or {}
         except Exception:  # a picture on a card is not worth a failed request: no thumbnail
             docs = {}
-        panel = next((panel for fig in experiment.figures for panel in fig.panels
-                      if docs and any(curve_data(c, docs) for c in panel.curves)), None)  # fmt: skip
-        if panel is None:
+        figure = theory_panel(experiment.figures, docs) if docs else None
+        if figure is None:
             return None
-        figure = Figure(experiment.figures[0].name, "", (panel,))
     with MPL_LOCK:
         fig = render_figure(figure, docs, title="")
         fig.set_size_inches(3.2, 2.0)
