@@ -53,7 +53,18 @@ def _number(value: Any) -> float | None:
 
 
 def _cap_text(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+    """``200,000`` for a whole number of a readable size, ``1e+30`` or ``0.5`` otherwise."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def _refuse_above_cap(spec: FieldSpec, value: Any) -> None:
+    """A single number above the field's ``web_max``: a ConfigError stating this server's cap."""
+    number = _number(value)
+    if spec.web_max is not None and number is not None and number > spec.web_max:
+        raise ConfigError(
+            spec.name,
+            f"{_cap_text(number)} is above this server's cap; allowed: <= {_cap_text(spec.web_max)}",
+        )
 
 
 def check_web_caps(config_cls: type, config: Any, limits: Limits) -> None:
@@ -80,13 +91,7 @@ def check_web_caps(config_cls: type, config: Any, limits: Limits) -> None:
                             f" {_cap_text(spec.web_max)}",
                         )
             continue
-        number = _number(value)
-        if spec.web_max is not None and number is not None and number > spec.web_max:
-            raise ConfigError(
-                spec.name,
-                f"{_cap_text(number)} is above this server's cap; allowed: <="
-                f" {_cap_text(spec.web_max)}",
-            )
+        _refuse_above_cap(spec, value)
 
 
 def _with_seed(config_cls: type, raw: Mapping[str, Any], seed: int) -> dict[str, Any]:
@@ -102,13 +107,7 @@ def _raw_above_cap(config_cls: type, raw: Mapping[str, Any]) -> None:
     """A plain number above a field's ``web_max`` is refused with this server's cap before the
     Config sees it, so the error states the cap the page shows, not a looser model bound."""
     for spec in config_cls.fields():  # type: ignore[attr-defined]
-        number = _number(raw.get(spec.name))
-        if spec.web_max is not None and number is not None and number > spec.web_max:
-            raise ConfigError(
-                spec.name,
-                f"{_cap_text(number) if abs(number) < 1e15 else f'{number:g}'} is above this"
-                f" server's cap; allowed: <= {_cap_text(spec.web_max)}",
-            )
+        _refuse_above_cap(spec, raw.get(spec.name))
 
 
 def _from_dict(config_cls: type, raw: Any, seed: int, what: str) -> Any:
