@@ -1,6 +1,7 @@
 // The Expander Nets lab page: controls -> config, live theory preview, runs streamed over a
 // WebSocket into two charts (redrawn at most ~30 times a second), run history and overlays.
 import { Chart, decimate, dropBadX, fmtValue, joinTables } from "./charts.js";
+import { fmtSeconds } from "./common.js";
 import {
   SIGMA,
   dynamicsTex,
@@ -506,13 +507,6 @@ function changed(rebuild = false) {
   previewTimer = setTimeout(refreshPreview, 200);
 }
 
-function fmtDuration(seconds) {
-  if (!Number.isFinite(seconds) || seconds < 0) return "–";
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
-}
-
 async function refreshCost(config) {
   // the declared estimate (time, memory) of what Start would run, said before it starts
   try {
@@ -521,7 +515,7 @@ async function refreshCost(config) {
     const el = $("ro-cost");
     el.textContent = res.eta ? `about ${res.eta}` : "–";
     el.classList.toggle("warn", !res.allowed);
-    el.title = res.allowed ? "" : `over this server's cap of ${fmtDuration(res.max_run_seconds)}: Start will be refused`;
+    el.title = res.allowed ? "" : `over this server's cap of ${fmtSeconds(res.max_run_seconds)}: Start will be refused`;
   } catch (err) {
     $("ro-cost").textContent = "–";
   }
@@ -1129,7 +1123,7 @@ function updateReadouts() {
   $("ro-teff").textContent = r ? fmt(r.step * r.config.lr, 4) : "–";
   $("ro-sps").textContent = r && r.sps ? Math.round(r.sps).toLocaleString() : "–";
   const left = r && r.live && r.sps && r.config ? (r.config.steps - r.step) / r.sps : NaN;
-  $("ro-eta").textContent = r && r.state === "done" ? "0 s" : fmtDuration(left);
+  $("ro-eta").textContent = r && r.state === "done" ? fmtSeconds(0) : fmtSeconds(left);
 }
 
 function frame(now) {
